@@ -1,0 +1,35 @@
+"""Label λ: detect labels with the configured backend (Rekognition on AWS, the offline model locally)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from labeler.labels import build_backend
+from labeler.models import ImageInfo
+from labeler.observability import logger, metrics, milliseconds
+from labeler.pipeline import label_image
+from labeler.settings import get_settings
+
+settings = get_settings()
+#: Built once per process (model sessions and clients are reused across invocations).
+backend = build_backend(settings)
+
+
+class LabelRequest(BaseModel):
+    image: ImageInfo
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+@event_parser(model=LabelRequest)
+def lambda_handler(event: LabelRequest, context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(event.image.object.request_id)
+    logger.append_keys(key=event.image.object.key, backend=backend.name)
+    result = label_image(event.image, backend, settings.max_label_payload_bytes)
+    milliseconds("LabelLatency", result.label_ms)
+    logger.info("image labeled", labels=len(result.labels), label_ms=result.label_ms)
+    return result.model_dump(mode="json")

@@ -1,0 +1,35 @@
+"""Validate λ: is this upload a JPEG/PNG that the label backend accepts? Reads header bytes only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from labeler.aws import clients
+from labeler.aws.objects import S3ObjectSource
+from labeler.errors import ImageRejected
+from labeler.events import ObjectCreatedEvent
+from labeler.observability import count, logger, metrics
+from labeler.pipeline import validate_object
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+@event_parser(model=ObjectCreatedEvent)
+def lambda_handler(event: ObjectCreatedEvent, context: LambdaContext) -> dict[str, Any]:
+    ref = event.object_ref()
+    logger.set_correlation_id(ref.request_id)
+    logger.append_keys(key=ref.key, bucket=ref.bucket)
+    source = S3ObjectSource(clients.s3(), ref)
+    try:
+        image = validate_object(source)
+    except ImageRejected as rejection:
+        logger.info("image rejected", code=rejection.code.value, reason=rejection.reason)
+        raise
+    finally:
+        logger.append_keys(bytes_read=source.bytes_read)
+    count("ImagesValidated")
+    logger.info("image validated", format=image.format.value, width=image.width, height=image.height)
+    return image.model_dump(mode="json")

@@ -1,0 +1,50 @@
+"""One boto3 client per service per process, created lazily and reused across invocations.
+
+Creating a client costs ~10 ms and is not thread-safe on the default session, so the local runtime
+(which runs many executions in threads) and warm Lambda containers share these.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+
+_LOCK = threading.Lock()
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=32,
+)
+
+
+@cache
+def _client(service: str) -> Any:
+    with _LOCK:
+        return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def s3() -> S3Client:
+    return _client("s3")  # type: ignore[no-any-return]
+
+
+def dynamodb() -> DynamoDBClient:
+    return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def rekognition() -> RekognitionClient:
+    return _client("rekognition")  # type: ignore[no-any-return]
+
+
+def reset() -> None:
+    """Forget cached clients (the local runtime calls this when its endpoint changes)."""
+    _client.cache_clear()

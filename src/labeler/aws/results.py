@@ -1,0 +1,128 @@
+"""The results table: one item per uploaded object key, holding its latest terminal outcome.
+
+Keys: partition ``Owner`` (the uploader's identity, so a browser guest can be limited to its own
+records with ``dynamodb:LeadingKeys``), sort ``ImageName`` (the object key). The sparse index
+``FailuresByTime`` (``FailureStatus``, ``Timestamp``) lists REJECTED and FAILED items by time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic.alias_generators import to_pascal, to_snake
+
+from labeler.blueprint import RESULTS_TABLE
+from labeler.errors import StorageThrottled
+from labeler.models import ImageStatus, ResultRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+# A write wins when there is no item yet, when it is for a newer version of the object (greater
+# sequencer), or when it re-processes the same version whose earlier outcome was FAILED (a replay).
+# LABELED and REJECTED outcomes of a version are final: duplicates and late events leave them alone.
+_WRITE_CONDITION = "attribute_not_exists(#sk) OR #seq < :seq OR (#seq = :seq AND #status = :failed)"
+
+
+#: Attribute names that plain PascalCase would spell differently from AWS's usage.
+_ATTRIBUTE_NAMES = {"etag": "ETag"}
+_FIELD_NAMES = {attribute: field for field, attribute in _ATTRIBUTE_NAMES.items()}
+
+
+def _attribute(field: str) -> str:
+    return _ATTRIBUTE_NAMES.get(field) or to_pascal(field)
+
+
+def _field(attribute: str) -> str:
+    return _FIELD_NAMES.get(attribute) or to_snake(attribute)
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(round(value, 4)))
+    if isinstance(value, dict):
+        return {_attribute(k): _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, dict):
+        return {_field(k): _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def record_to_item(record: ResultRecord) -> dict[str, Any]:
+    """The DynamoDB item (plain Python values, Decimal numbers, PascalCase attribute names)."""
+    item: dict[str, Any] = _to_dynamo(record.model_dump(mode="json"))
+    if record.status is not ImageStatus.LABELED:
+        item[RESULTS_TABLE.failures_partition_key] = record.status.value
+    return item
+
+
+def item_to_record(item: dict[str, Any]) -> ResultRecord:
+    plain = _from_dynamo({k: v for k, v in item.items() if k != RESULTS_TABLE.failures_partition_key})
+    return ResultRecord.model_validate(plain)
+
+
+@dataclass(frozen=True)
+class ResultsRepository:
+    client: DynamoDBClient
+    table_name: str
+
+    def put_if_newer(self, record: ResultRecord) -> bool:
+        """Write ``record`` unless a newer or final outcome for the same object is stored. True if written."""
+        item = {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression=_WRITE_CONDITION,
+                ExpressionAttributeNames={
+                    "#sk": RESULTS_TABLE.sort_key,
+                    "#seq": "Sequencer",
+                    "#status": "Status",
+                },
+                ExpressionAttributeValues={
+                    ":seq": {"S": record.sequencer},
+                    ":failed": {"S": ImageStatus.FAILED.value},
+                },
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                return False
+            if code in _THROTTLED:
+                raise StorageThrottled(f"DynamoDB answered {code}") from error
+            raise
+        return True
+
+    def get(self, owner: str, image_name: str) -> ResultRecord | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={RESULTS_TABLE.partition_key: {"S": owner}, RESULTS_TABLE.sort_key: {"S": image_name}},
+            ConsistentRead=True,
+        )
+        raw = response.get("Item")
+        if raw is None:
+            return None
+        return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})

@@ -1,0 +1,1 @@
+"""The local runtime: moto as the embedded AWS, with hooks that run our real handlers in process."""

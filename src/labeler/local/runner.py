@@ -1,0 +1,71 @@
+"""Drive the pipeline directly: upload an object and start its execution with the S3 event.
+
+Until EventBridge delivery is wired into the local stack, this is how uploads reach the state
+machine locally; tests use it to start executions with exact events (duplicates, old versions).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from labeler.events import build_object_created_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+_sequence_lock = threading.Lock()
+_last_sequencer = 0
+
+
+def next_sequencer() -> str:
+    """A monotonically increasing 18-hex-digit sequencer, shaped like S3's."""
+    global _last_sequencer
+    with _sequence_lock:
+        _last_sequencer = max(_last_sequencer + 1, time.time_ns())
+        return f"{_last_sequencer:018X}"
+
+
+def upload(
+    s3: S3Client, bucket: str, key: str, body: bytes, content_type: str = "image/jpeg"
+) -> dict[str, Any]:
+    """PutObject, then return the "Object Created" event S3 would emit for it."""
+    response = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    return build_object_created_event(
+        bucket=bucket,
+        key=key,
+        size=len(body),
+        etag=response["ETag"],
+        version_id=response.get("VersionId"),
+        sequencer=next_sequencer(),
+    )
+
+
+def start_execution(
+    sfn: SFNClient, state_machine_arn: str, event: dict[str, Any], name: str | None = None
+) -> str:
+    return sfn.start_execution(
+        stateMachineArn=state_machine_arn,
+        name=name or f"{uuid.uuid4()}",
+        input=json.dumps(event),
+    )["executionArn"]
+
+
+def wait_for_execution(
+    sfn: SFNClient, execution_arn: str, timeout_s: float = 60, poll_s: float = 0.02
+) -> DescribeExecutionOutputTypeDef:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        description = sfn.describe_execution(executionArn=execution_arn)
+        if description["status"] in TERMINAL:
+            return description
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {execution_arn} still {description['status']} after {timeout_s}s")
+        time.sleep(poll_s)

@@ -1,0 +1,208 @@
+"""Domain models shared by the Lambdas, the CLI and the local runtime.
+
+These are the payloads that travel between the states of the state machine (snake_case JSON), so
+every boundary is a pydantic model. They are free of AWS event shapes; ``labeler.events`` maps the
+S3 EventBridge event onto them.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UPLOAD_PREFIX = "uploads/"
+#: Owner used for objects whose key is not ``uploads/<owner>/<name>``; they are rejected with INVALID_KEY.
+UNOWNED = "~unowned"
+
+
+class ImageFormat(StrEnum):
+    """What the magic bytes say a file is (never the extension or the Content-Type)."""
+
+    JPEG = "JPEG"
+    PNG = "PNG"
+    WEBP = "WebP"
+    GIF = "GIF"
+    HEIC = "HEIC"
+    AVIF = "AVIF"
+    TIFF = "TIFF"
+    BMP = "BMP"
+    ICO = "ICO"
+    SVG = "SVG"
+    PDF = "PDF"
+    HTML = "HTML"
+    NOT_AN_IMAGE = "not-an-image"
+
+
+class ImageStatus(StrEnum):
+    LABELED = "LABELED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ObjectRef(Frozen):
+    """One version of one uploaded object, as named by its S3 event."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str = ""
+    size: int = 0
+    sequencer: str = ""
+    #: S3's request id of the upload: the correlation id that ties the three tasks of one image together.
+    request_id: str = ""
+
+    @property
+    def owner(self) -> str | None:
+        """The ``<owner>`` of ``uploads/<owner>/<name>``, or None when the key is not of that form."""
+        if not self.key.startswith(UPLOAD_PREFIX):
+            return None
+        owner, _, name = self.key[len(UPLOAD_PREFIX) :].partition("/")
+        return owner if owner and name else None
+
+
+class ImageInfo(Frozen):
+    """Output of validate: the object plus what its header says."""
+
+    object: ObjectRef
+    format: ImageFormat
+    width: int
+    height: int
+    validate_ms: float = 0.0
+
+
+class BoundingBox(Frozen):
+    """Ratios of the image's width and height, as Rekognition returns them."""
+
+    width: float
+    height: float
+    left: float
+    top: float
+
+
+class Instance(Frozen):
+    bounding_box: BoundingBox
+    confidence: float
+
+
+class Label(Frozen):
+    name: str
+    confidence: float = Field(ge=0, le=100)
+    parents: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    instances: list[Instance] = Field(default_factory=list)
+
+
+class LabelResult(Frozen):
+    labels: list[Label]
+    label_model_version: str
+    backend: str
+    label_ms: float = 0.0
+
+    def trimmed(self, max_bytes: int, max_instances: int = 10) -> LabelResult:
+        """Bound the payload well under Step Functions' 256 KB state limit.
+
+        Instances are capped per label; if the result is still too big, instances go first, then the
+        lowest-confidence labels.
+        """
+        labels = sorted(self.labels, key=lambda label: label.confidence, reverse=True)
+        labels = [label.model_copy(update={"instances": label.instances[:max_instances]}) for label in labels]
+        result = self.model_copy(update={"labels": labels})
+        if len(result.model_dump_json()) <= max_bytes:
+            return result
+        labels = [label.model_copy(update={"instances": []}) for label in labels]
+        while labels and len(self.model_copy(update={"labels": labels}).model_dump_json()) > max_bytes:
+            labels.pop()
+        return self.model_copy(update={"labels": labels})
+
+
+class TaskError(Frozen):
+    """The ``{"Error", "Cause"}`` object that a Step Functions Catch puts at its ResultPath."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    error: str = Field(alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+    @property
+    def message(self) -> str:
+        """The Lambda ``errorMessage`` inside Cause when Cause is a Lambda error payload, else Cause."""
+        try:
+            payload = json.loads(self.cause)
+        except ValueError:
+            return self.cause
+        if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+            return str(payload["errorMessage"])
+        return self.cause
+
+
+class ExecutionRef(Frozen):
+    """``$$.Execution`` fields the store task needs (passed by the ASL)."""
+
+    id: str
+    name: str = ""
+    start_time: str = ""
+
+
+class Timings(Frozen):
+    validate_ms: float | None = None
+    label_ms: float | None = None
+    end_to_end_ms: float | None = None
+
+
+class ResultRecord(Frozen):
+    """One row of the results table: the latest terminal outcome for one object key."""
+
+    owner: str
+    image_name: str
+    bucket: str
+    status: ImageStatus
+    timestamp: str
+    uploaded_at: str
+    size: int
+    etag: str
+    version_id: str | None = None
+    sequencer: str
+    execution_id: str
+    format: ImageFormat | None = None
+    width: int | None = None
+    height: int | None = None
+    labels: list[Label] = Field(default_factory=list)
+    label_model_version: str | None = None
+    label_backend: str | None = None
+    timings: Timings = Field(default_factory=Timings)
+    error_code: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    failed_state: str | None = None
+
+
+class FailureNotification(Frozen):
+    """Body of the SNS message published for a REJECTED or FAILED image."""
+
+    key: str
+    bucket: str
+    owner: str
+    status: ImageStatus
+    code: str
+    reason: str
+    error: str
+    failed_state: str | None
+    execution_id: str
+
+
+class StoreOutcome(Frozen):
+    """What the store task returns to the state machine."""
+
+    status: ImageStatus
+    written: bool
+    #: True when an SNS message must go out: a failure record was written (not a duplicate, not stale).
+    notify: bool
+    notification: FailureNotification | None = None

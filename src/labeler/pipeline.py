@@ -1,0 +1,138 @@
+"""The three pipeline steps as plain functions: no Lambda context, no event shapes, dependencies passed in."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from labeler.aws.objects import S3ObjectSource
+from labeler.aws.results import ResultsRepository
+from labeler.errors import ImageRejected, RejectionCode
+from labeler.events import PipelineState
+from labeler.imaging import HEADER_BYTES, inspect_image
+from labeler.labels.base import LabelBackend
+from labeler.models import (
+    UNOWNED,
+    ExecutionRef,
+    FailureNotification,
+    ImageInfo,
+    ImageStatus,
+    LabelResult,
+    ResultRecord,
+    StoreOutcome,
+    Timings,
+)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """One format for every stored time (UTC, milliseconds, 'Z'), so string order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now_iso() -> str:
+    return iso_timestamp(datetime.now(UTC))
+
+
+def validate_object(source: S3ObjectSource) -> ImageInfo:
+    """HeadObject plus one ranged GET of at most 64 KiB; raises ImageRejected with a specific reason."""
+    started = time.perf_counter()
+    ref = source.ref
+    if ref.owner is None:
+        raise ImageRejected(
+            RejectionCode.INVALID_KEY, f"The key {ref.key!r} is not of the form uploads/<owner>/<name>."
+        )
+    size = source.size  # HeadObject: authoritative size, and OBJECT_GONE if it is not there any more
+    head = source.read(0, HEADER_BYTES) if size else b""
+    header = inspect_image(source, head)
+    return ImageInfo(
+        object=ref.model_copy(update={"size": size}),
+        format=header.format,
+        width=header.width,
+        height=header.height,
+        validate_ms=_elapsed_ms(started),
+    )
+
+
+def label_image(image: ImageInfo, backend: LabelBackend, max_payload_bytes: int) -> LabelResult:
+    started = time.perf_counter()
+    result = backend.detect_labels(image.object)
+    return result.trimmed(max_payload_bytes).model_copy(update={"label_ms": _elapsed_ms(started)})
+
+
+def _status_of(state: PipelineState) -> ImageStatus:
+    if state.error is None:
+        return ImageStatus.LABELED
+    return ImageStatus.REJECTED if state.error.error == ImageRejected.__name__ else ImageStatus.FAILED
+
+
+def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> ResultRecord:
+    ref = state.image.object if state.image else state.object_ref()
+    status = _status_of(state)
+    uploaded_at = iso_timestamp(state.time)
+    end_to_end_ms = (datetime.fromisoformat(now) - state.time).total_seconds() * 1000
+    fields: dict[str, object] = {}
+    if state.error is not None:
+        message = state.error.message
+        code, reason = (
+            ImageRejected.parse_message(message)
+            if status is ImageStatus.REJECTED
+            else (state.error.error, message)
+        )
+        fields = {
+            "error_code": code,
+            "reason": reason,
+            "error": state.error.error,
+            "cause": state.error.cause[:4000],
+            "failed_state": state.failed_state,
+        }
+    return ResultRecord(
+        owner=ref.owner or UNOWNED,
+        image_name=ref.key,
+        bucket=ref.bucket,
+        status=status,
+        timestamp=now,
+        uploaded_at=uploaded_at,
+        size=ref.size,
+        etag=ref.etag,
+        version_id=ref.version_id,
+        sequencer=ref.sequencer,
+        execution_id=execution.id,
+        format=state.image.format if state.image else None,
+        width=state.image.width if state.image else None,
+        height=state.image.height if state.image else None,
+        labels=state.labels.labels if state.labels else [],
+        label_model_version=state.labels.label_model_version if state.labels else None,
+        label_backend=state.labels.backend if state.labels else None,
+        timings=Timings(
+            validate_ms=state.image.validate_ms if state.image else None,
+            label_ms=state.labels.label_ms if state.labels else None,
+            end_to_end_ms=round(max(end_to_end_ms, 0.0), 1),
+        ),
+        **fields,
+    )
+
+
+def record_outcome(
+    state: PipelineState, execution: ExecutionRef, repository: ResultsRepository
+) -> StoreOutcome:
+    """Write the terminal record (conditionally) and say whether a failure notification is due."""
+    record = build_record(state, execution, utc_now_iso())
+    written = repository.put_if_newer(record)
+    if record.status is ImageStatus.LABELED:
+        return StoreOutcome(status=record.status, written=written, notify=False)
+    notification = FailureNotification(
+        key=record.image_name,
+        bucket=record.bucket,
+        owner=record.owner,
+        status=record.status,
+        code=record.error_code or "UNKNOWN",
+        reason=record.reason or "",
+        error=record.error or "",
+        failed_state=record.failed_state,
+        execution_id=execution.id,
+    )
+    return StoreOutcome(status=record.status, written=written, notify=written, notification=notification)

@@ -1,0 +1,28 @@
+"""Run-time settings of the Lambda functions, read from the environment (``LABELER_*``).
+
+The CDK stack and the local runtime both set these variables from ``labeler.blueprint``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABELER_", frozen=True)
+
+    results_table: str = Field(default="", description="DynamoDB table that holds one record per image.")
+    label_backend: Literal["rekognition", "onnx"] = "rekognition"
+    max_labels: int = Field(default=10, ge=1, le=1000)
+    min_confidence: float = Field(default=70.0, ge=0, le=100)
+    #: Upper bound for the label payload carried through the state machine (limit is 256 KB).
+    max_label_payload_bytes: int = 32_000
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

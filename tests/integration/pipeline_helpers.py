@@ -1,0 +1,93 @@
+"""Helpers for tests that run the real state machine against the session's local stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from labeler.aws.results import ResultsRepository
+from labeler.local import runner
+from labeler.local.provision import StackOutputs
+from labeler.models import ResultRecord
+
+
+@dataclass
+class Run:
+    execution_arn: str
+    status: str
+    error: str | None
+    history: list[dict[str, Any]]
+
+    def failed_tasks(self, state: str) -> list[dict[str, Any]]:
+        """TaskFailed events of one state (one per failed attempt)."""
+        current, failures = None, []
+        for event in self.history:
+            if event["type"] == "TaskStateEntered":
+                current = event["stateEnteredEventDetails"]["name"]
+            if event["type"] == "TaskFailed" and current == state:
+                failures.append(event["taskFailedEventDetails"])
+        return failures
+
+    def entered_states(self) -> list[str]:
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history
+            if event["type"].endswith("StateEntered")
+        ]
+
+
+@dataclass
+class Pipeline:
+    """Uploads objects to the local stack and runs their executions to the end."""
+
+    session: boto3.Session
+    stack: StackOutputs
+
+    def __post_init__(self) -> None:
+        self.s3 = self.session.client("s3")
+        self.sfn = self.session.client("stepfunctions")
+        self.results = ResultsRepository(self.session.client("dynamodb"), self.stack.results_table)
+
+    def upload(self, key: str, body: bytes) -> dict[str, Any]:
+        return runner.upload(self.s3, self.stack.upload_bucket, key, body)
+
+    def execute(self, event: dict[str, Any], timeout_s: float = 60) -> Run:
+        arn = runner.start_execution(self.sfn, self.stack.state_machine_arn, event)
+        description = runner.wait_for_execution(self.sfn, arn, timeout_s)
+        history = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        return Run(arn, description["status"], description.get("error"), list(history))  # type: ignore[arg-type]
+
+    def record(self, owner: str, key: str) -> ResultRecord | None:
+        return self.results.get(owner, key)
+
+
+@contextmanager
+def failure_messages(session: boto3.Session, topic_arn: str) -> Iterator[list[dict[str, Any]]]:
+    """Collect the SNS failure notifications published while the block runs (via an SQS subscription)."""
+    sqs, sns = session.client("sqs"), session.client("sns")
+    queue_url = sqs.create_queue(QueueName=f"failures-{id(object())}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    messages: list[dict[str, Any]] = []
+    try:
+        yield messages
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)
+        while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                messages.append(
+                    {
+                        "body": json.loads(envelope["Message"]),
+                        "attributes": envelope.get("MessageAttributes", {}),
+                    }
+                )
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        sqs.delete_queue(QueueUrl=queue_url)

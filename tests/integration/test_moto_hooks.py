@@ -1,0 +1,58 @@
+"""Contract tests for labeler.local.moto_hooks: if a moto upgrade moves what a hook replaces, fail here."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from importlib.metadata import version
+
+import pytest
+from moto.awslambda.models import LambdaFunction
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from labeler.local.provision import StackOutputs
+from labeler.local.server import LocalAws
+from tests.conftest import NAMES
+
+pytestmark = pytest.mark.integration
+
+
+def test_moto_is_the_version_the_hooks_were_written_against() -> None:
+    assert version("moto") == "5.2.5", (
+        "moto changed: re-check labeler/local/moto_hooks.py, then update this pin"
+    )
+
+
+def test_retry_sleep_is_still_a_module_level_time_sleep_in_moto() -> None:
+    source = inspect.getsource(retrier_decl.RetrierDecl._eval_body)
+    assert "time.sleep(interval_seconds)" in source
+    assert hasattr(retrier_decl, "time")
+
+
+def test_invoke_runs_the_real_handler_in_process(local_aws: LocalAws, stack: StackOutputs) -> None:
+    assert LambdaFunction._invoke_lambda.__module__ == "labeler.local.moto_hooks"
+    response = (
+        local_aws.session()
+        .client("lambda")
+        .invoke(
+            FunctionName=NAMES.prefix + "-label",
+            Payload=json.dumps({"image": {"no": "such"}}).encode(),
+        )
+    )
+    payload = json.loads(response["Payload"].read())
+    # Our handler ran: Powertools' parser rejected the payload with its own error type.
+    assert response["FunctionError"] == "Handled"
+    assert payload["errorType"] == "ValidationError"
+    assert "image" in payload["errorMessage"]
+
+
+def test_handler_exception_class_name_becomes_the_lambda_error_type(
+    local_aws: LocalAws, stack: StackOutputs
+) -> None:
+    event = {"version": "0", "detail-type": "Object Created"}
+    response = (
+        local_aws.session()
+        .client("lambda")
+        .invoke(FunctionName=NAMES.prefix + "-validate", Payload=json.dumps(event).encode())
+    )
+    assert json.loads(response["Payload"].read())["errorType"] == "ValidationError"

@@ -1,0 +1,59 @@
+"""Conditional writes of the results table (real DynamoDB semantics in moto)."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeler.aws.results import ResultsRepository
+from labeler.events import normalize_sequencer
+from labeler.local.provision import StackOutputs
+from labeler.local.server import LocalAws
+from labeler.models import ImageStatus, ResultRecord
+
+pytestmark = pytest.mark.integration
+
+
+def _record(owner: str, status: ImageStatus, sequencer: str, execution: str) -> ResultRecord:
+    return ResultRecord(
+        owner=owner,
+        image_name=f"uploads/{owner}/a.jpg",
+        bucket="b",
+        status=status,
+        timestamp="2026-01-01T00:00:00.000Z",
+        uploaded_at="2026-01-01T00:00:00Z",
+        size=1,
+        etag="e",
+        sequencer=normalize_sequencer(sequencer),
+        execution_id=execution,
+    )
+
+
+@pytest.fixture
+def repository(local_aws: LocalAws, stack: StackOutputs) -> ResultsRepository:
+    return ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "second_wins"),
+    [
+        ((ImageStatus.FAILED, "0A"), (ImageStatus.LABELED, "0A"), True),  # replay of a failure
+        ((ImageStatus.FAILED, "0A"), (ImageStatus.FAILED, "0A"), True),  # later failure detail
+        ((ImageStatus.LABELED, "0A"), (ImageStatus.FAILED, "0A"), False),  # duplicate that failed
+        ((ImageStatus.LABELED, "0A"), (ImageStatus.LABELED, "0A"), False),  # duplicate: idempotent
+        ((ImageStatus.REJECTED, "0A"), (ImageStatus.LABELED, "0A"), False),  # rejection is final
+        ((ImageStatus.LABELED, "0B"), (ImageStatus.LABELED, "0A"), False),  # older version, late
+        ((ImageStatus.REJECTED, "0A"), (ImageStatus.LABELED, "0B"), True),  # newer version
+    ],
+)
+def test_which_write_wins(
+    repository: ResultsRepository,
+    owner: str,
+    first: tuple[ImageStatus, str],
+    second: tuple[ImageStatus, str],
+    second_wins: bool,
+) -> None:
+    assert repository.put_if_newer(_record(owner, *first, execution="first"))
+    assert repository.put_if_newer(_record(owner, *second, execution="second")) is second_wins
+    stored = repository.get(owner, f"uploads/{owner}/a.jpg")
+    assert stored is not None
+    assert stored.execution_id == ("second" if second_wins else "first")

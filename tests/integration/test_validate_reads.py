@@ -1,0 +1,72 @@
+"""validate reads header bytes only, pinned to the event's object version."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeler.aws.objects import S3ObjectSource
+from labeler.errors import ImageRejected, RejectionCode
+from labeler.events import ObjectCreatedEvent
+from labeler.imaging import HEADER_BYTES
+from labeler.local import runner
+from labeler.local.provision import StackOutputs
+from labeler.local.server import LocalAws
+from labeler.pipeline import validate_object
+from labeler.samples import photo_like
+from tests.corpus import jpeg_with_large_metadata, padded_jpeg
+
+pytestmark = pytest.mark.integration
+
+
+def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
+    s3 = local_aws.session().client("s3")
+    return S3ObjectSource(s3, ObjectCreatedEvent.model_validate(event).object_ref())
+
+
+def test_a_15_mb_image_costs_one_head_and_at_most_64_kib(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    s3 = local_aws.session().client("s3")
+    event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/big.jpg", padded_jpeg())
+    source = _source(local_aws, event)
+
+    image = validate_object(source)
+
+    assert image.object.size > 14 * 1024 * 1024
+    assert (image.width, image.height) == (640, 480)
+    assert source.bytes_read <= HEADER_BYTES
+
+
+def test_large_metadata_needs_only_small_extra_reads(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    s3 = local_aws.session().client("s3")
+    event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/exif.jpg", jpeg_with_large_metadata())
+    source = _source(local_aws, event)
+
+    # one small read per metadata segment that ends past the first 64 KiB (two here)
+    assert (validate_object(source).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
+
+
+def test_object_deleted_before_validation_is_object_gone(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    s3 = local_aws.session().client("s3")
+    key = f"uploads/{owner}/gone.jpg"
+    event = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))
+    s3.delete_object(Bucket=stack.upload_bucket, Key=key, VersionId=event["detail"]["object"]["version-id"])
+
+    with pytest.raises(ImageRejected) as raised:
+        validate_object(_source(local_aws, event))
+    assert raised.value.code is RejectionCode.OBJECT_GONE
+
+
+def test_the_event_version_is_read_even_after_an_overwrite(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    s3 = local_aws.session().client("s3")
+    key = f"uploads/{owner}/overwritten.jpg"
+    first = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))
+    runner.upload(s3, stack.upload_bucket, key, b"now it is text")
+
+    assert validate_object(_source(local_aws, first)).width == 100
