@@ -27,8 +27,11 @@ def main() -> None:
     """Image Labeler: label photos with a serverless pipeline, on AWS or on this machine."""
 
 
+_STATUS_COLOURS = {ImageStatus.LABELED: "green", ImageStatus.REJECTED: "yellow", ImageStatus.FAILED: "red"}
+
+
 def _render(record: ResultRecord) -> None:
-    colour = {ImageStatus.LABELED: "green", ImageStatus.REJECTED: "yellow", ImageStatus.FAILED: "red"}[record.status]
+    colour = _STATUS_COLOURS[record.status]
     console.print(f"[bold]{record.image_name}[/]  [{colour}]{record.status.value}[/]")
     if record.status is ImageStatus.LABELED:
         table = Table("Label", "Confidence", "Parents")
@@ -50,7 +53,9 @@ def demo(
         typer.Option(exists=True, dir_okay=False, help="Image to label (default: a generated sample photo)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored record as JSON.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the handlers' logs and metrics.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the handlers' logs and metrics.")
+    ] = False,
 ) -> None:
     """Run the whole pipeline once on this machine and print the stored record.
 
@@ -78,7 +83,8 @@ def demo(
         stack = provision(session, names)
         event = runner.upload(session.client("s3"), stack.upload_bucket, key, body)
         sfn = session.client("stepfunctions")
-        execution = runner.wait_for_execution(sfn, runner.start_execution(sfn, stack.state_machine_arn, event))
+        execution_arn = runner.start_execution(sfn, stack.state_machine_arn, event)
+        execution = runner.wait_for_execution(sfn, execution_arn)
         record = ResultsRepository(session.client("dynamodb"), stack.results_table).get("demo", key)
     if record is None:
         console.print(f"[red]no record stored; execution {execution['status']}: {execution.get('error')}[/]")
