@@ -31,7 +31,7 @@ unit: install ## Only the fast tests (no moto server)
 lint: install ## ruff, ruff format --check, mypy --strict, statelint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src functions tests
+	$(BIN)/mypy src functions tests scripts
 	$(BIN)/statelint statemachine/pipeline.asl.json
 
 format: install ## Apply ruff fixes and formatting

@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     results_table: str = Field(default="", description="DynamoDB table that holds one record per image.")
     label_backend: Literal["rekognition", "onnx"] = "rekognition"
     max_labels: int = Field(default=10, ge=1, le=1000)
-    min_confidence: float = Field(default=70.0, ge=0, le=100)
+    #: Percent. Unset means the backend's own default: 70 for Rekognition, 10 for the offline model.
+    min_confidence: float | None = Field(default=None, ge=0, le=100)
     #: Upper bound for the label payload carried through the state machine (limit is 256 KB).
     max_label_payload_bytes: int = 32_000
 

@@ -34,6 +34,11 @@ def build_backend(settings: Settings) -> LabelBackend:
         return RekognitionBackend(
             client=clients.rekognition(),
             max_labels=settings.max_labels,
-            min_confidence=settings.min_confidence,
+            min_confidence=70.0 if settings.min_confidence is None else settings.min_confidence,
         )
-    raise ValueError(f"label backend {settings.label_backend!r} is not available in this build")
+    from labeler.labels.onnx_backend import DEFAULT_MIN_CONFIDENCE, OnnxBackend
+
+    return OnnxBackend(
+        max_labels=settings.max_labels,
+        min_confidence=DEFAULT_MIN_CONFIDENCE if settings.min_confidence is None else settings.min_confidence,
+    )
