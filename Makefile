@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: install ## Run the pipeline locally once on a sample image and print the stored record
-	$(BIN)/labeler demo
+run: install ## Run the whole system locally (moto + offline model + web page) until Ctrl-C
+	$(BIN)/labeler local
 
 test: lint ## Lint, type-check, then run every test
 	$(BIN)/pytest

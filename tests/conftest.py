@@ -45,7 +45,8 @@ def local_aws() -> Iterator[LocalAws]:
 
 @pytest.fixture(scope="session")
 def stack(local_aws: LocalAws) -> StackOutputs:
-    return provision(local_aws.session(), NAMES)
+    """The whole stack; uploads start nothing by themselves unless a test turns delivery on."""
+    return provision(local_aws.session(), NAMES, deliver_uploads=False)
 
 
 @pytest.fixture

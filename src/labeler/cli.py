@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import signal
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
-
-from labeler.models import ImageStatus, ResultRecord
 
 app = typer.Typer(
     name="labeler",
@@ -27,74 +24,95 @@ def main() -> None:
     """Image Labeler: label photos with a serverless pipeline, on AWS or on this machine."""
 
 
-_STATUS_COLOURS = {ImageStatus.LABELED: "green", ImageStatus.REJECTED: "yellow", ImageStatus.FAILED: "red"}
-
-
-def _render(record: ResultRecord) -> None:
-    colour = _STATUS_COLOURS[record.status]
-    console.print(f"[bold]{record.image_name}[/]  [{colour}]{record.status.value}[/]")
-    if record.status is ImageStatus.LABELED:
-        table = Table("Label", "Confidence", "Parents")
-        for label in record.labels:
-            table.add_row(label.name, f"{label.confidence:.1f}%", ", ".join(label.parents))
-        console.print(table)
-        console.print(
-            f"{record.format} {record.width}x{record.height}, model {record.label_model_version} "
-            f"({record.label_backend}), {record.timings.end_to_end_ms:.0f} ms end to end"
-        )
-    else:
-        console.print(f"{record.error_code}: {record.reason}")
-
-
 @app.command()
-def demo(
-    image: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Image to label (default: a generated sample photo)."),
+def local(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the local AWS endpoint (moto).")] = 4566,
+    web_port: Annotated[int, typer.Option(help="Port of the web page.")] = 8080,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where uploads, results and the discovery file (local.json) are kept.")
+    ] = Path(".labeler"),
+    backend: Annotated[
+        str, typer.Option(help="Label backend: 'onnx' (offline model) or 'rekognition' (moto's stand-in).")
+    ] = "onnx",
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(min=0, max=100, help="Lowest label confidence kept, percent [default: 10 for onnx]."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the stored record as JSON.")] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show the handlers' logs and metrics.")
-    ] = False,
+    max_labels: Annotated[int, typer.Option(min=1, max=100, help="Most labels kept per image.")] = 10,
+    ephemeral: Annotated[bool, typer.Option(help="Start empty and keep nothing when stopped.")] = False,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the web page in a browser.")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the handlers' JSON logs.")] = False,
 ) -> None:
-    """Run the whole pipeline once on this machine and print the stored record.
+    """Run the whole system on this machine until Ctrl-C.
 
-    Starts moto as the local AWS, provisions the stack from the same blueprint the CDK app uses,
-    uploads one image, executes the real state machine with the real handlers, and prints the
-    DynamoDB record. Labels come from moto's Rekognition stand-in until the offline model lands.
+    Upload to the printed S3 endpoint (any S3 client) or through the web page; every upload runs
+    through EventBridge, Step Functions and the three Lambda handlers, labeled by an offline model.
     """
+    import logging
     import os
+    import webbrowser
 
-    from labeler.aws.results import ResultsRepository
-    from labeler.local import runner
-    from labeler.local.provision import StackNames, provision
-    from labeler.local.server import LocalAws
-    from labeler.samples import photo_like
-
-    names = StackNames()
-    os.environ["LABELER_RESULTS_TABLE"] = names.results_table
+    if backend not in ("onnx", "rekognition"):
+        raise typer.BadParameter("choose 'onnx' or 'rekognition'", param_hint="--backend")
     if not verbose:  # before the handlers import Powertools
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    body = image.read_bytes() if image else photo_like(800, 600)
-    key = f"uploads/demo/{image.name if image else 'sample photo.jpg'}"
-    with LocalAws(names.handler_modules()) as aws, console.status("running the pipeline…"):
-        session = aws.session()
-        stack = provision(session, names)
-        event = runner.upload(session.client("s3"), stack.upload_bucket, key, body)
-        sfn = session.client("stepfunctions")
-        execution_arn = runner.start_execution(sfn, stack.state_machine_arn, event)
-        execution = runner.wait_for_execution(sfn, execution_arn)
-        record = ResultsRepository(session.client("dynamodb"), stack.results_table).get("demo", key)
-    if record is None:
-        console.print(f"[red]no record stored; execution {execution['status']}: {execution.get('error')}[/]")
-        raise typer.Exit(1)
-    if as_json:
-        json.dump(record.model_dump(mode="json"), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _render(record)
-    raise typer.Exit(0 if record.status is ImageStatus.LABELED else 2)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("labeler").setLevel(logging.INFO)
+    from labeler.local.stack import LocalOptions, LocalStack
+
+    options = LocalOptions(
+        host=host,
+        port=port,
+        web_port=web_port,
+        data_dir=data_dir,
+        label_backend=backend,  # type: ignore[arg-type]
+        min_confidence=min_confidence,
+        max_labels=max_labels,
+        persist=not ephemeral,
+    )
+    stack = LocalStack(options, on_notification=_print_notification)
+    with console.status("starting the local stack…"):
+        try:
+            discovery = stack.start()
+        except OSError as error:
+            stack.stop()
+            console.print(
+                f"[red]could not start: {error}[/] "
+                "(is another `labeler local` running? try --port / --web-port)"
+            )
+            raise typer.Exit(1) from error
+    _print_banner(discovery, options.data_dir)
+    if open_browser:
+        webbrowser.open(discovery["web_url"])
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    with console.status("stopping: finishing running executions, saving state…"):
+        stack.stop()
+    console.print("stopped.")
+
+
+def _print_banner(discovery: dict[str, Any], data_dir: Path) -> None:
+    endpoint, bucket = discovery["endpoint_url"], discovery["upload_bucket"]
+    lines = [
+        f"[bold green]Image Labeler is running locally[/] ({discovery['label_backend']} labels)",
+        f"  web page      {discovery['web_url']}",
+        f"  AWS endpoint  {endpoint}  (region {discovery['region']}, any credentials)",
+        f"  upload        aws s3 cp photo.jpg s3://{bucket}/uploads/me/photo.jpg --endpoint-url {endpoint}",
+        f"  discovery     {data_dir / 'local.json'}",
+        "Press Ctrl-C to stop.",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True)
+
+
+def _print_notification(body: dict[str, Any]) -> None:
+    console.print(f"[yellow]{body['status']}[/] {body['key']}: {body['code']} {body['reason']}")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,20 @@ def test_handler_exception_class_name_becomes_the_lambda_error_type(
         .invoke(FunctionName=NAMES.prefix + "-validate", Payload=json.dumps(event).encode())
     )
     assert json.loads(response["Payload"].read())["errorType"] == "ValidationError"
+
+
+def test_s3_still_delivers_eventbridge_events_through_the_function_we_replace(local_aws: LocalAws) -> None:
+    from moto.s3 import notifications
+
+    assert "_send_event_bridge_message(account_id, bucket, event_name, key)" in inspect.getsource(
+        notifications.send_event
+    )
+    assert notifications._send_event_bridge_message.__module__ == "labeler.local.moto_hooks"
+
+
+def test_rule_delivery_signature_is_what_the_hook_replaces() -> None:
+    from labeler.local import moto_hooks
+
+    original = inspect.signature(moto_hooks._ORIGINAL_SEND_TO_TARGETS)
+    assert list(original.parameters) == ["self", "original_event", "transform_input"]
+    assert "NotImplementedError" in inspect.getsource(moto_hooks._ORIGINAL_SEND_TO_TARGETS)

@@ -11,10 +11,18 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   local runtime sets one environment for all three, which is what the stack deploys anyway.
 - moto's ASL interpreter really sleeps between retries. ``scale_retry_waits`` scales those sleeps
   (tests use a small factor) without touching the intervals written in the ASL.
+- EventBridge in moto has no Step Functions targets (``Rule.send_to_targets`` raises
+  NotImplementedError, which S3's notification path swallows, silently stopping delivery to later
+  rules), fires DISABLED rules, sends S3 events to every bus, and shapes the S3 event unlike AWS
+  (raw key, ``eTag``, a constant sequencer, an epoch ``time``). ``install_eventbridge_delivery``
+  replaces ``Rule.send_to_targets`` (DISABLED honoured; a Step Functions target starts an execution
+  named like AWS names them) and ``moto.s3.notifications._send_event_bridge_message`` (the event as
+  AWS sends it, to the default bus only).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import threading
@@ -27,7 +35,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.events import models as events_models
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
+from moto.s3 import notifications as s3_notifications
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+from moto.utilities.arns import parse_arn
+
+from labeler.events import build_object_created_event
 
 Handler = Callable[[Any, Any], Any]
 
@@ -111,3 +127,62 @@ def install_in_process_lambdas(runtime: InProcessLambdas) -> None:
 def scale_retry_waits(factor: float) -> None:
     """Scale the sleeps of moto's ASL Retry by ``factor`` (1.0 restores real waits)."""
     retrier_decl.time = types.SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * factor))  # type: ignore[assignment,attr-defined]
+
+
+_ORIGINAL_SEND_TO_TARGETS = Rule.send_to_targets
+
+
+def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    """What EventBridge does for a Step Functions target: StartExecution with an AWS-style name."""
+    backend = stepfunctions_backend(rule.account_id, rule.region_name)
+    backend.start_execution(target["Arn"], name=str(uuid.uuid4()), execution_input=json.dumps(event))
+
+
+def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+    if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+        return
+    others = []
+    for target in self.targets:
+        if parse_arn(target["Arn"]).service == "states":
+            transformer = target.get("InputTransformer", {})
+            event = (
+                EventTemplateParser.parse(
+                    input_template=transformer.get("InputTemplate"),
+                    input_paths_map=transformer.get("InputPathsMap", {}),
+                    event=original_event,
+                )
+                if transform_input
+                else original_event
+            )
+            _start_execution(self, target, event)
+        else:
+            others.append(target)
+    if others:
+        rule = copy.copy(self)
+        rule.targets = others
+        _ORIGINAL_SEND_TO_TARGETS(rule, original_event, transform_input)
+
+
+def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
+    """Deliver S3 events through EventBridge as AWS does; ``sequencer`` mints increasing S3 sequencers."""
+
+    def send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        detail_type = s3_notifications._detail_type(event_name)
+        event = build_object_created_event(
+            bucket=bucket.name,
+            key=key.name,
+            size=int(key.size),
+            etag=key.etag,
+            version_id=key.version_id if key.version_id not in (None, "null") else None,
+            sequencer=sequencer(),
+            region=bucket.region_name,
+            account=account_id,
+            reason=event_name.split(":")[-1],
+        )
+        event["detail-type"] = detail_type
+        default_bus = events_models.events_backends[account_id][bucket.region_name].event_buses.get("default")
+        for rule in list(default_bus.rules.values()) if default_bus else []:
+            rule.send_to_targets(event, transform_input=False)  # type: ignore[arg-type]
+
+    Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    s3_notifications._send_event_bridge_message = send_event_bridge_message

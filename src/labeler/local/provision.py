@@ -17,6 +17,7 @@ from labeler.blueprint import (
     FunctionSpec,
     function_environment,
     render_definition,
+    upload_event_pattern,
 )
 
 LAMBDA_RUNTIME: Final = "python3.13"
@@ -44,6 +45,19 @@ class StackNames:
     def state_machine(self) -> str:
         return f"{self.prefix}-pipeline"
 
+    @property
+    def upload_rule(self) -> str:
+        return f"{self.prefix}-uploads"
+
+    @property
+    def identity_pool(self) -> str:
+        return f"{self.prefix.replace('-', '_')}_guests"
+
+    @property
+    def notifications_queue(self) -> str:
+        """Local only: an SQS queue subscribed to the failure topic, so failures can be watched."""
+        return f"{self.prefix}-failure-notifications"
+
     def function(self, spec: FunctionSpec) -> str:
         return f"{self.prefix}-{spec.name}"
 
@@ -54,10 +68,15 @@ class StackNames:
 
 @dataclass(frozen=True)
 class StackOutputs:
+    """What clients need to find the stack's resources (the discovery file holds the same)."""
+
     upload_bucket: str
     results_table: str
     failure_topic_arn: str
     state_machine_arn: str
+    upload_rule: str
+    identity_pool_id: str
+    notifications_queue_url: str
 
 
 def _code_zip(spec: FunctionSpec) -> bytes:
@@ -76,11 +95,26 @@ def _assume_role_policy(service: str) -> str:
     )
 
 
-def provision(session: boto3.Session, names: StackNames) -> StackOutputs:
-    """Create bucket, table, topic, functions and state machine. Expects an empty endpoint."""
+def provision(
+    session: boto3.Session,
+    names: StackNames,
+    *,
+    environment: dict[str, str] | None = None,
+    deliver_uploads: bool = True,
+) -> StackOutputs:
+    """Create every resource of the stack in an empty endpoint.
+
+    ``environment`` adds settings for the three functions (e.g. the label backend).
+    ``deliver_uploads=False`` creates the upload rule DISABLED: uploads then start nothing until
+    :func:`set_upload_delivery` turns it on (used while restoring state and by tests that start
+    executions themselves).
+    """
     s3 = session.client("s3")
     s3.create_bucket(Bucket=names.upload_bucket)
     s3.put_bucket_versioning(Bucket=names.upload_bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket=names.upload_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
 
     session.client("dynamodb").create_table(
         TableName=names.results_table,
@@ -109,7 +143,13 @@ def provision(session: boto3.Session, names: StackNames) -> StackOutputs:
             }
         ],
     )
-    topic_arn = session.client("sns").create_topic(Name=names.failure_topic)["TopicArn"]
+    sns, sqs = session.client("sns"), session.client("sqs")
+    topic_arn = sns.create_topic(Name=names.failure_topic)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=names.notifications_queue)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
     iam = session.client("iam")
     lambda_role = iam.create_role(
@@ -133,7 +173,11 @@ def provision(session: boto3.Session, names: StackNames) -> StackOutputs:
             Description=spec.description,
             Timeout=spec.timeout_s,
             MemorySize=spec.memory_mb,
-            Environment={"Variables": function_environment(names.results_table, **spec.environment)},
+            Environment={
+                "Variables": function_environment(
+                    names.results_table, **spec.environment, **(environment or {})
+                )
+            },
         )
         substitutions[spec.placeholder] = function["FunctionArn"]
 
@@ -143,9 +187,39 @@ def provision(session: boto3.Session, names: StackNames) -> StackOutputs:
         roleArn=states_role,
         type="STANDARD",
     )["stateMachineArn"]
+    events_role = iam.create_role(
+        RoleName=f"{names.prefix}-events",
+        AssumeRolePolicyDocument=_assume_role_policy("events.amazonaws.com"),
+    )["Role"]["Arn"]
+    events = session.client("events")
+    events.put_rule(
+        Name=names.upload_rule,
+        EventPattern=json.dumps(upload_event_pattern(names.upload_bucket)),
+        State="ENABLED" if deliver_uploads else "DISABLED",
+        Description="New uploads under uploads/ start the labeling pipeline.",
+    )
+    events.put_targets(
+        Rule=names.upload_rule,
+        Targets=[{"Id": "pipeline", "Arn": state_machine_arn, "RoleArn": events_role}],
+    )
+    identity_pool_id = session.client("cognito-identity").create_identity_pool(
+        IdentityPoolName=names.identity_pool, AllowUnauthenticatedIdentities=True
+    )["IdentityPoolId"]
     return StackOutputs(
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
         failure_topic_arn=topic_arn,
         state_machine_arn=state_machine_arn,
+        upload_rule=names.upload_rule,
+        identity_pool_id=identity_pool_id,
+        notifications_queue_url=queue_url,
     )
+
+
+def set_upload_delivery(session: boto3.Session, stack: StackOutputs, enabled: bool) -> None:
+    """Turn the upload rule on or off (EventBridge EnableRule / DisableRule)."""
+    events = session.client("events")
+    if enabled:
+        events.enable_rule(Name=stack.upload_rule)
+    else:
+        events.disable_rule(Name=stack.upload_rule)

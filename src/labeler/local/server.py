@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 from labeler.aws import clients
 from labeler.blueprint import REPO_ROOT
 from labeler.local import moto_hooks
+from labeler.local.runner import next_sequencer
 
 REGION = "us-east-1"
 #: moto accepts any credentials; these make sure nothing ever signs with a real account's keys.
@@ -68,6 +69,7 @@ class LocalAws:
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
         moto_hooks.install_in_process_lambdas(moto_hooks.InProcessLambdas(self.handler_modules))
+        moto_hooks.install_eventbridge_delivery(next_sequencer)
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
         return self
 

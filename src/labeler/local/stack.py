@@ -1,0 +1,230 @@
+"""``labeler local``: the whole system on one machine.
+
+moto (with our hooks) as the AWS endpoint, the stack provisioned from ``labeler.blueprint``, the
+offline model as the label backend, a web page, a watcher that shows failure notifications, and a
+data dir that keeps uploads and results across restarts. A discovery file lets the CLI, tests and
+any boto3 / aws-cli user find it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import boto3
+
+from labeler.aws.results import ResultsRepository, item_to_record
+from labeler.local.persistence import Snapshot
+from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
+from labeler.local.server import REGION, LocalAws
+from labeler.local.web import WebServer
+from labeler.models import ResultRecord
+
+DEFAULT_DATA_DIR = Path(".labeler")
+DISCOVERY_FILE = "local.json"
+log = logging.getLogger("labeler.local")
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    web_port: int = 8080
+    data_dir: Path = DEFAULT_DATA_DIR
+    label_backend: Literal["onnx", "rekognition"] = "onnx"
+    min_confidence: float | None = None
+    max_labels: int = 10
+    persist: bool = True
+    #: Seconds between snapshots of uploads and results (also taken at shutdown).
+    snapshot_interval_s: float = 30.0
+    prefix: str = "image-labeler"
+
+
+def discovery_path(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    return data_dir / DISCOVERY_FILE
+
+
+def read_discovery(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
+    """The running local stack's endpoint and resource names (raises FileNotFoundError if none runs)."""
+    return dict(json.loads(discovery_path(data_dir).read_text()))
+
+
+@dataclass
+class LocalStack:
+    options: LocalOptions
+    on_notification: Any = None  # Callable[[dict[str, Any]], None]; called for each failure message
+    aws: LocalAws | None = field(default=None, init=False)
+    stack: StackOutputs | None = field(default=None, init=False)
+    web: WebServer | None = field(default=None, init=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
+
+    @property
+    def names(self) -> StackNames:
+        return StackNames(prefix=self.options.prefix)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.options.data_dir / "state")
+
+    def _function_environment(self) -> dict[str, str]:
+        environment = {
+            "LABELER_RESULTS_TABLE": self.names.results_table,
+            "LABELER_LABEL_BACKEND": self.options.label_backend,
+            "LABELER_MAX_LABELS": str(self.options.max_labels),
+        }
+        if self.options.min_confidence is not None:
+            environment["LABELER_MIN_CONFIDENCE"] = str(self.options.min_confidence)
+        return environment
+
+    def start(self) -> dict[str, Any]:
+        """Bring everything up; returns what the discovery file holds."""
+        options = self.options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        environment = self._function_environment()
+        # The handlers run in this process and read their settings from its environment.
+        os.environ.update(environment)
+        self.aws = LocalAws(self.names.handler_modules(), host=options.host, port=options.port).start()
+        session = self.aws.session()
+        self.stack = provision(session, self.names, environment=environment, deliver_uploads=False)
+        if options.persist:
+            restored = self.snapshot.restore(session, self.stack)
+            log.info("restored %(objects)d uploads and %(records)d records", restored)
+        set_upload_delivery(session, self.stack, enabled=True)
+        self._warm_up()
+        self.web = WebServer(
+            options.host, options.web_port, self._frontend_config(), self.recent_records
+        ).start()
+        self._spawn(self._watch_notifications, "labeler-notifications")
+        if options.persist:
+            self._spawn(self._snapshot_periodically, "labeler-snapshots")
+        discovery = self.discovery()
+        discovery_path(options.data_dir).write_text(json.dumps(discovery, indent=2) + "\n")
+        return discovery
+
+    def discovery(self) -> dict[str, Any]:
+        assert self.aws is not None and self.stack is not None and self.web is not None
+        return {
+            "endpoint_url": self.aws.endpoint_url,
+            "region": REGION,
+            "web_url": self.web.url,
+            "upload_bucket": self.stack.upload_bucket,
+            "results_table": self.stack.results_table,
+            "state_machine_arn": self.stack.state_machine_arn,
+            "failure_topic_arn": self.stack.failure_topic_arn,
+            "notifications_queue_url": self.stack.notifications_queue_url,
+            "identity_pool_id": self.stack.identity_pool_id,
+            "label_backend": self.options.label_backend,
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def _frontend_config(self) -> dict[str, Any]:
+        """``config.json`` for the web page (same keys the CDK deployment writes)."""
+        assert self.aws is not None and self.stack is not None
+        return {
+            "region": REGION,
+            "endpoint": self.aws.endpoint_url,
+            "identityPoolId": self.stack.identity_pool_id,
+            "uploadBucket": self.stack.upload_bucket,
+            "resultsTable": self.stack.results_table,
+            "local": True,
+        }
+
+    def _warm_up(self) -> None:
+        """Import the handlers and load the model now, so the first upload is not the slow one."""
+        import functions.label.handler as label_handler
+
+        load = getattr(label_handler.backend, "load", None)
+        if callable(load):
+            load()
+
+    def session(self) -> boto3.Session:
+        assert self.aws is not None
+        return self.aws.session()
+
+    def recent_records(self, limit: int = 50) -> list[ResultRecord]:
+        assert self.stack is not None
+        dynamodb = self.session().client("dynamodb")
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserializer = TypeDeserializer()
+        items = [
+            item_to_record({k: deserializer.deserialize(v) for k, v in item.items()})
+            for page in dynamodb.get_paginator("scan").paginate(TableName=self.stack.results_table)
+            for item in page.get("Items", [])
+        ]
+        return sorted(items, key=lambda record: record.timestamp, reverse=True)[:limit]
+
+    def results(self) -> ResultsRepository:
+        assert self.stack is not None
+        return ResultsRepository(self.session().client("dynamodb"), self.stack.results_table)
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _watch_notifications(self) -> None:
+        assert self.stack is not None
+        sqs = self.session().client("sqs")
+        feed = self.options.data_dir / "notifications.jsonl"
+        while not self._stopping.is_set():
+            messages = sqs.receive_message(
+                QueueUrl=self.stack.notifications_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", [])
+            for message in messages:
+                body = json.loads(json.loads(message["Body"])["Message"])
+                with feed.open("a") as stream:
+                    stream.write(json.dumps(body) + "\n")
+                if self.on_notification is not None:
+                    self.on_notification(body)
+                sqs.delete_message(
+                    QueueUrl=self.stack.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def _snapshot_periodically(self) -> None:
+        while not self._stopping.wait(self.options.snapshot_interval_s):
+            self._save()
+
+    def _save(self) -> None:
+        assert self.stack is not None
+        saved = self.snapshot.save(self.session(), self.stack)
+        log.info("saved %(objects)d uploads and %(records)d records", saved)
+
+    def _wait_for_running_executions(self, timeout_s: float) -> None:
+        assert self.stack is not None
+        sfn = self.session().client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        while (
+            time.monotonic() < deadline
+            and sfn.list_executions(
+                stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING", maxResults=1
+            )["executions"]
+        ):
+            time.sleep(0.1)
+
+    def stop(self, drain_timeout_s: float = 10.0) -> None:
+        """Stop taking uploads, let running executions finish (bounded), save, shut down."""
+        if self.aws is None or self.stack is None:
+            return
+        session = self.session()
+        set_upload_delivery(session, self.stack, enabled=False)
+        self._wait_for_running_executions(drain_timeout_s)
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.options.persist:
+            self._save()
+        if self.web is not None:
+            self.web.stop()
+        discovery_path(self.options.data_dir).unlink(missing_ok=True)
+        self.aws.stop()
+        self.aws = None

@@ -1,0 +1,61 @@
+"""End-to-end fixtures: uploads go through S3 -> EventBridge -> Step Functions with the offline model."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+from PIL import Image
+
+import functions.label.handler as label_handler
+from labeler.labels.onnx_backend import OnnxBackend
+from labeler.local.provision import StackOutputs, set_upload_delivery
+from labeler.local.server import LocalAws
+
+pytestmark = pytest.mark.integration
+
+
+def jpeg_of(pixels: np.ndarray[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def public_domain_photos() -> dict[str, bytes]:
+    """Real photos shipped inside scikit-image's wheel (public domain / CC0), as JPEG."""
+    from skimage import data
+
+    return {
+        "cat": jpeg_of(data.chelsea()),  # type: ignore[no-untyped-call]
+        "coffee": jpeg_of(data.coffee()),  # type: ignore[no-untyped-call]
+    }
+
+
+@pytest.fixture(scope="module")
+def delivered(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+    """Uploads start executions through the EventBridge rule; the label λ uses the offline model."""
+    session = local_aws.session()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(label_handler, "backend", OnnxBackend())
+        set_upload_delivery(session, stack, enabled=True)
+        try:
+            yield session
+        finally:
+            set_upload_delivery(session, stack, enabled=False)
+            _drain(session, stack)
+
+
+def _drain(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
+    """Wait for executions still running, so they cannot leak into later tests."""
+    sfn = session.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("executions still running after the e2e module")
+        time.sleep(0.05)

@@ -1,0 +1,121 @@
+"""The chain a user triggers: PutObject to the local S3, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from labeler.aws.results import ResultsRepository
+from labeler.local.provision import StackOutputs
+from labeler.models import ImageStatus, ResultRecord
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for_record(
+    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
+) -> ResultRecord:
+    repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
+    deadline = time.monotonic() + timeout_s
+    while (record := repository.get(owner, key)) is None:
+        assert time.monotonic() < deadline, f"no record for {key} after {timeout_s}s"
+        time.sleep(0.05)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("photo", "expected"),
+    [("cat", {"Tiger Cat", "Tabby Cat", "Egyptian Mau"}), ("coffee", {"Espresso"})],
+)
+def test_a_photo_put_to_s3_gets_sensible_labels(
+    delivered: boto3.Session,
+    stack: StackOutputs,
+    owner: str,
+    public_domain_photos: dict[str, bytes],
+    photo: str,
+    expected: set[str],
+) -> None:
+    key = f"uploads/{owner}/{photo} shot+1.jpg"
+    delivered.client("s3").put_object(Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos[photo])
+
+    record = wait_for_record(delivered, stack, owner, key)
+
+    assert record.status is ImageStatus.LABELED
+    assert record.labels[0].name in expected
+    assert record.label_backend == "onnx"
+    assert record.label_model_version and record.label_model_version.startswith("efficientnet-lite0")
+
+
+def test_a_renamed_text_file_is_rejected_and_notified(
+    delivered: boto3.Session, stack: StackOutputs, owner: str
+) -> None:
+    key = f"uploads/{owner}/holiday.jpg"
+    delivered.client("s3").put_object(
+        Bucket=stack.upload_bucket, Key=key, Body=b"%PDF-1.7 definitely a document"
+    )
+
+    record = wait_for_record(delivered, stack, owner, key)
+
+    assert (record.status, record.error_code) == (ImageStatus.REJECTED, "UNSUPPORTED_FORMAT")
+    assert "PDF" in (record.reason or "")
+    sqs = delivered.client("sqs")
+    deadline, notified = time.monotonic() + 10, list[dict[str, str]]()
+    while not notified and time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=stack.notifications_queue_url, MaxNumberOfMessages=10
+        ).get("Messages", []):
+            body = json.loads(json.loads(message["Body"])["Message"])
+            if body["owner"] == owner:
+                notified.append(body)
+                sqs.delete_message(
+                    QueueUrl=stack.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+    assert [body["code"] for body in notified] == ["UNSUPPORTED_FORMAT"]
+
+
+def test_executions_started_by_eventbridge_have_names_and_history(
+    delivered: boto3.Session, stack: StackOutputs, owner: str, public_domain_photos: dict[str, bytes]
+) -> None:
+    key = f"uploads/{owner}/history.jpg"
+    delivered.client("s3").put_object(
+        Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos["coffee"]
+    )
+    record = wait_for_record(delivered, stack, owner, key)
+
+    sfn = delivered.client("stepfunctions")
+    execution = sfn.describe_execution(executionArn=record.execution_id)
+    assert not execution["executionArn"].endswith(":None")
+    assert execution["status"] == "SUCCEEDED"
+    event = json.loads(execution["input"])
+    assert event["detail-type"] == "Object Created"
+    assert event["detail"]["object"]["key"] == key.replace(":", "%3A")
+    assert len(event["detail"]["object"]["sequencer"]) == 18
+    history = sfn.get_execution_history(executionArn=record.execution_id)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered == ["Validate", "Label", "Store"]
+
+
+def test_disabled_rule_starts_nothing(delivered: boto3.Session, stack: StackOutputs, owner: str) -> None:
+    # Delivery happens inside PutObject (the hook starts the execution synchronously), so the
+    # execution list right after PutObject is final: no waiting needed to prove a negative.
+    sfn, events = delivered.client("stepfunctions"), delivered.client("events")
+    before = len(sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"])
+    events.disable_rule(Name=stack.upload_rule)
+    try:
+        delivered.client("s3").put_object(
+            Bucket=stack.upload_bucket, Key=f"uploads/{owner}/quiet.jpg", Body=b"x"
+        )
+        after = len(
+            sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
+        )
+    finally:
+        events.enable_rule(Name=stack.upload_rule)
+    assert after == before
+    delivered.client("s3").put_object(Bucket=stack.upload_bucket, Key=f"uploads/{owner}/loud.jpg", Body=b"x")
+    assert (
+        len(sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"])
+        == before + 1
+    )
