@@ -16,17 +16,16 @@ from labeler.local.provision import StackNames, StackOutputs, provision
 from labeler.local.server import LocalAws, free_port
 
 NAMES = StackNames(prefix="test-labeler")
-#: Chosen at import so that AWS_ENDPOINT_URL is right even for handler modules imported at collection.
 MOTO_PORT = free_port()
 
 # Before any handler module reads its settings; fake credentials so nothing can reach a real account.
+# In this process boto3 calls go to moto's backends in process (labeler.local.moto_hooks).
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{MOTO_PORT}",
         "LABELER_RESULTS_TABLE": NAMES.results_table,
         "POWERTOOLS_METRICS_NAMESPACE": "ImageLabelerTests",
     }

@@ -1,21 +1,31 @@
-"""``make bench``: end-to-end throughput and latency of the local pipeline, written to a JSON file.
+"""``make bench``: the local pipeline end to end, and the bare model on the same images, in one run.
 
-Each image is uploaded through the S3 API, its execution started with the S3 event, and the clock
-stops when the execution has ended and its record is readable. Retry waits are real (factor 1).
+End to end: each image is put through the S3 API of a local stack (EventBridge delivery on, the
+offline model labeling), and its latency runs from the start of PutObject until its record is
+readable in DynamoDB. Bare: the same images through decode + preprocess + inference in a loop, on
+one thread, no AWS. Results go to ``results/bench.json`` and ``results/bench.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import statistics
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from labeler.samples import photo_like
+
+#: (width, height) of the generated photos; cycled over the N images.
+SIZES = [(640, 480), (1024, 768), (1600, 1200), (800, 1200)]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -33,68 +43,157 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(images: int, concurrency: int) -> dict[str, Any]:
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from labeler.aws.results import ResultsRepository
-    from labeler.local import runner
-    from labeler.local.provision import StackNames, provision
-    from labeler.local.server import LocalAws
-    from labeler.samples import photo_like
+def sample_images(count: int) -> list[bytes]:
+    """Photo-like JPEGs of several sizes, plus the public-domain photos of scikit-image when present."""
+    images = [photo_like(*SIZES[i % len(SIZES)], seed=i) for i in range(count)]
+    try:
+        from PIL import Image
+        from skimage import data
 
-    names = StackNames(prefix="bench")
-    os.environ["LABELER_RESULTS_TABLE"] = names.results_table
-    sizes = [(640, 480), (1024, 768), (1600, 1200)]
-    bodies = [photo_like(*sizes[i % len(sizes)], seed=i) for i in range(images)]
-    with LocalAws(names.handler_modules()) as aws:
-        session = aws.session()
-        stack = provision(session, names)
-        s3, sfn = session.client("s3"), session.client("stepfunctions")
-        results = ResultsRepository(session.client("dynamodb"), stack.results_table)
+        photos = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]  # type: ignore[no-untyped-call]
+    except ImportError:
+        return images
+    for index in range(0, count, 5):  # every fifth image is a real photo
+        buffer = io.BytesIO()
+        Image.fromarray(photos[(index // 5) % len(photos)]).save(buffer, format="JPEG", quality=90)
+        images[index] = buffer.getvalue()
+    return images
 
-        def one(index: int) -> tuple[float, str]:
-            key = f"uploads/bench/{index:05d}.jpg"
-            started = time.perf_counter()
-            event = runner.upload(s3, stack.upload_bucket, key, bodies[index])
-            runner.wait_for_execution(sfn, runner.start_execution(sfn, stack.state_machine_arn, event), 300)
-            record = results.get("bench", key)
-            return (time.perf_counter() - started) * 1000, record.status.value if record else "MISSING"
 
-        one(0)  # warm-up: first imports, first ASL parse
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            outcomes = list(pool.map(one, range(images)))
-        elapsed = time.perf_counter() - started
-    latencies = [latency for latency, _ in outcomes]
-    statuses = [status for _, status in outcomes]
+def bare_model(images: list[bytes]) -> dict[str, Any]:
+    from labeler.labels.onnx_backend import OnnxBackend
+
+    backend = OnnxBackend()
+    backend.load()
+    backend.labels_for_bytes(images[0])  # warm-up
+    latencies = []
+    started = time.perf_counter()
+    for image in images:
+        one = time.perf_counter()
+        backend.labels_for_bytes(image)
+        latencies.append((time.perf_counter() - one) * 1000)
+    elapsed = time.perf_counter() - started
     return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "images": images,
-        "concurrency": concurrency,
-        "label_backend": os.environ.get("LABELER_LABEL_BACKEND", "rekognition"),
-        "elapsed_s": round(elapsed, 3),
-        "throughput_images_per_s": round(images / elapsed, 2),
-        "latency_ms": {
-            "p50": round(percentile(latencies, 0.50), 1),
-            "p95": round(percentile(latencies, 0.95), 1),
-            "p99": round(percentile(latencies, 0.99), 1),
-            "mean": round(statistics.fmean(latencies), 1),
-        },
-        "statuses": {status: statuses.count(status) for status in sorted(set(statuses))},
+        "throughput_images_per_s": round(len(images) / elapsed, 2),
+        "latency_ms": _latency_summary(latencies),
     }
 
 
+def _latency_summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(latencies, 0.50), 1),
+        "p95": round(percentile(latencies, 0.95), 1),
+        "p99": round(percentile(latencies, 0.99), 1),
+        "mean": round(statistics.fmean(latencies), 1),
+        "max": round(max(latencies), 1),
+    }
+
+
+def end_to_end(images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
+    from labeler.local.server import free_port
+    from labeler.local.stack import LocalOptions, LocalStack
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        options = LocalOptions(
+            port=free_port(), web_port=free_port(), data_dir=Path(data_dir), persist=False, prefix="bench"
+        )
+        stack = LocalStack(options)
+        stack.start()
+        try:
+            return _drive(stack, images, concurrency)
+        finally:
+            stack.stop()
+
+
+def _drive(stack: Any, images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
+    session = stack.session()
+    s3, results = session.client("s3"), stack.results()
+    bucket = stack.stack.upload_bucket
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def one(index: int, prefix: str) -> float:
+        key = f"uploads/bench/{prefix}{index:05d}.jpg"
+        started = time.perf_counter()
+        s3.put_object(Bucket=bucket, Key=key, Body=images[index], ContentType="image/jpeg")
+        deadline = started + 120
+        while (record := results.get("bench", key)) is None:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no record for {key}")
+            time.sleep(0.005)
+        with lock:
+            statuses[record.status.value] = statuses.get(record.status.value, 0) + 1
+        return (time.perf_counter() - started) * 1000
+
+    for index in range(min(3, len(images))):  # warm-up: first imports, ASL parse, model session
+        one(index, "warmup-")
+    statuses.clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        latencies = list(pool.map(lambda index: one(index, ""), range(len(images))))
+    elapsed = time.perf_counter() - started
+    result = {
+        "throughput_images_per_s": round(len(images) / elapsed, 2),
+        "elapsed_s": round(elapsed, 2),
+        "latency_ms": _latency_summary(latencies),
+        "statuses": statuses,
+    }
+    return result, latencies
+
+
+def chart(result: dict[str, Any], latencies: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.hist(latencies, bins=40, color="#3b7dd8")
+    for name, colour in (("p50", "green"), ("p95", "orange"), ("p99", "red")):
+        left.axvline(result["end_to_end"]["latency_ms"][name], color=colour, linestyle="--", label=name)
+    left.set(title="End-to-end latency (PutObject -> record)", xlabel="ms", ylabel="images")
+    left.legend()
+    bars = {
+        "pipeline": result["end_to_end"]["throughput_images_per_s"],
+        "bare model": result["bare_model"]["throughput_images_per_s"],
+    }
+    right.bar(list(bars), list(bars.values()), color=["#3b7dd8", "#999999"])
+    right.set(title=f"Throughput (concurrency {result['concurrency']})", ylabel="images/s")
+    figure.suptitle(f"{result['images']} images, {result['machine']['cpus']} CPUs, {result['measured_at']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--images", type=int, default=50)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     arguments = parser.parse_args()
-    result = run(arguments.images, arguments.concurrency)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+    images = sample_images(arguments.images)
+    pipeline, latencies = end_to_end(images, arguments.concurrency)
+    bare = bare_model(images)
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "images": len(images),
+        "concurrency": arguments.concurrency,
+        "end_to_end": pipeline,
+        "bare_model": bare,
+        "ratio_pipeline_to_bare": round(
+            pipeline["throughput_images_per_s"] / bare["throughput_images_per_s"], 3
+        ),
+    }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
+    chart(result, latencies, arguments.output.with_suffix(".png"))
     print(json.dumps(result, indent=2))
+    print(f"pipeline/bare throughput ratio: {result['ratio_pipeline_to_bare']:.0%}")
 
 
 if __name__ == "__main__":

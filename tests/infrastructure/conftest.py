@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,20 @@ class Synthesized:
         ]
         return found
 
+    def deployed_definition(self) -> tuple[str, dict[str, str]]:
+        """The state machine's definition as Step Functions gets it (stand-in ARNs), and those ARNs."""
+        (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
+        arns = {
+            name: f"arn:aws:lambda:us-east-1:123456789012:function:{value['Fn::GetAtt'][0]}"
+            if "Fn::GetAtt" in value
+            else f"arn:aws:sns:us-east-1:123456789012:{value['Ref']}"
+            for name, value in machine["Properties"]["DefinitionSubstitutions"].items()
+        }
+        definition = re.sub(
+            r"\$\{(\w+)\}", lambda match: arns[match[1]], machine["Properties"]["DefinitionString"]
+        )
+        return definition, arns
+
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
 
@@ -77,3 +92,30 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         validation_report=json.loads(report_file.read_text()) if report_file.exists() else {},
         synth_error=synth_error,
     )
+
+
+@pytest.fixture(scope="session")
+def ids(synthesized: Synthesized) -> dict[str, str]:
+    """Logical ids of the stack's main resources."""
+    paths = {
+        "uploads": "Ingest/Uploads/Resource",
+        "access_logs": "Ingest/AccessLogs/Resource",
+        "dlq": "Ingest/UndeliveredEvents/Resource",
+        "upload_rule": "Ingest/UploadCreated/Resource",
+        "upload_rule_role": "Ingest/StartPipelineRole/Resource",
+        "table": "Storage/Results/Resource",
+        "topic": "Notifications/Failures/Resource",
+        "key": "Notifications/TopicKey/Resource",
+        "state_machine": "Pipeline/StateMachine/Resource",
+        "state_machine_role": "Pipeline/StateMachine/Role/Resource",
+        "state_machine_logs": "Pipeline/StateMachineLogs/Resource",
+        "layer": "Pipeline/RuntimeLayer/Resource",
+        "stopped_rule": "Pipeline/ExecutionStopped/Resource",
+        "stopped_rule_role": "Pipeline/NotifyStoppedRole/Resource",
+        "pool": "Identity/Pool",
+        "guest_role": "Identity/GuestRole/Resource",
+        "site": "Web/Site/Resource",
+        "distribution": "Web/Distribution/Resource",
+        "headers": "Web/SecurityHeaders/Resource",
+    }
+    return {name: synthesized.logical_id(path) for name, path in paths.items()}

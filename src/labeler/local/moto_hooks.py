@@ -18,13 +18,27 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   replaces ``Rule.send_to_targets`` (DISABLED honoured; a Step Functions target starts an execution
   named like AWS names them) and ``moto.s3.notifications._send_event_bridge_message`` (the event as
   AWS sends it, to the default bus only).
+- Speed (``install_speedups``; measured in ``make bench``): moto's server lists its own package
+  folder on every request while holding a global lock (``backends.list_of_moto_modules``: cached);
+  its ASL interpreter re-parses the definition with ANTLR for every execution
+  (``ExecutionWorker._get_evaluation_entrypoint``: parsed once per definition; evaluation state
+  lives in each execution's Environment, not in the parsed tree) and builds a new boto3 client
+  for every task (``boto_client_for``: one client per service and region), and compiles every
+  JSONPath with a fresh yacc parser each time it evaluates it (``json_path.parse``: cached).
+- ``route_in_process_calls``: the AWS calls this process makes itself (the handlers, the ASL
+  interpreter's Lambda/SNS calls) go straight to moto's backends through moto's own botocore
+  hook, the one ``mock_aws`` uses, instead of a loopback HTTP round trip each. The HTTP server
+  keeps serving every other client (browser, CLI, aws-cli, tests in other processes) from the
+  same backends.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
+import sys
 import threading
 import time
 import traceback
@@ -34,12 +48,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonpath_ng
+import jsonpath_ng.ext
+from moto import backends as moto_backends
 from moto.awslambda.models import LambdaFunction
+from moto.core.models import botocore_stubber
 from moto.events import models as events_models
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client as asl_boto_client
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
@@ -186,3 +208,89 @@ def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
 
     Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
     s3_notifications._send_event_bridge_message = send_event_bridge_message
+
+
+#: States whose parsed components keep per-run state on themselves; definitions using them are
+#: parsed per execution as moto does.
+_STATEFUL_STATE_TYPES = ('"Type": "Map"', '"Type": "Parallel"', '"Type":"Map"', '"Type":"Parallel"')
+
+
+def _warm_heap_keys(component: Any, seen: set[int]) -> None:
+    """Assign every component's lazily created heap key now, before threads share the tree."""
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, EvalComponent):
+        _ = component.heap_key
+        children: Any = vars(component).values()
+    elif isinstance(component, list | tuple | set):
+        children = component
+    elif isinstance(component, dict):
+        children = component.values()
+    else:
+        return
+    for child in children:
+        _warm_heap_keys(child, seen)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_program(definition: str) -> Any:
+    program = AmazonStateLanguageParser.parse(definition)[0]
+    _warm_heap_keys(program, set())
+    return program
+
+
+def _evaluation_entrypoint(self: ExecutionWorker) -> Any:
+    definition = self._evaluation_details.state_machine_details.definition
+    if any(marker in definition for marker in _STATEFUL_STATE_TYPES):
+        return AmazonStateLanguageParser.parse(definition)[0]
+    return _parsed_program(definition)
+
+
+_ORIGINAL_BOTO_CLIENT_FOR = asl_boto_client.boto_client_for
+_CLIENT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_client(region: str, service: str, port: int) -> Any:  # noqa: ARG001 - port: cache key
+    with _CLIENT_LOCK:
+        return _ORIGINAL_BOTO_CLIENT_FOR(region=region, service=service)
+
+
+def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:  # noqa: ARG001
+    from moto.settings import moto_server_port
+
+    return _shared_client(region, service, int(moto_server_port()))
+
+
+def _rebind(name: str, original: Any, replacement: Any) -> None:
+    """Replace ``name`` in every module of moto's ASL interpreter that imported ``original`` by name."""
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("moto.stepfunctions.parser") and getattr(module, name, None) is original:
+            setattr(module, name, replacement)
+
+
+def install_speedups() -> None:
+    """Remove moto's per-request and per-execution setup costs (see the module docstring)."""
+    original_modules = moto_backends.list_of_moto_modules
+    moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(original_modules()))
+    ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign]
+    # Import every ASL service module first, so that every by-name import is rebound.
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory"
+    )
+    importlib.import_module("moto.stepfunctions.parser.asl.component.common.path.result_path")
+    _rebind("boto_client_for", _ORIGINAL_BOTO_CLIENT_FOR, _boto_client_for)
+    # A compiled JSONPath is immutable; the same few paths are evaluated thousands of times.
+    parsers: list[Callable[[str], Any]] = [jsonpath_ng.parse, jsonpath_ng.ext.parse]  # type: ignore[attr-defined]
+    for parse in parsers:
+        _rebind("parse", parse, functools.lru_cache(maxsize=1024)(parse))
+
+
+def route_in_process_calls() -> None:
+    """Dispatch this process's boto3 calls to AWS endpoints in process (see the module docstring).
+
+    Clients must use AWS's own endpoints (no ``AWS_ENDPOINT_URL``); a call for anything moto does not
+    implement is answered 404 in process, never sent to AWS.
+    """
+    botocore_stubber.enabled = True

@@ -58,11 +58,15 @@ class LocalAws:
                 **_FAKE_CREDENTIALS,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                # moto's ASL interpreter calls Lambda/SNS/DynamoDB at localhost:$MOTO_PORT.
+                # moto's ASL interpreter would call Lambda/SNS/DynamoDB at localhost:$MOTO_PORT
+                # if in-process routing were off.
                 "MOTO_PORT": str(self.port),
             }
         )
+        # In this process, AWS calls are routed to moto's backends directly (moto_hooks); the
+        # endpoint URL is for other processes (see the discovery file).
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        moto_hooks.route_in_process_calls()
         clients.reset()
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         # The handlers live in functions/<name>/handler.py at the repository root, outside the package.
@@ -70,6 +74,7 @@ class LocalAws:
             sys.path.insert(0, str(REPO_ROOT))
         moto_hooks.install_in_process_lambdas(moto_hooks.InProcessLambdas(self.handler_modules))
         moto_hooks.install_eventbridge_delivery(next_sequencer)
+        moto_hooks.install_speedups()
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
         return self
 
