@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run demo test unit integration lint format typecheck bench clean
+.PHONY: help install run test unit lint format bench synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ unit: install ## Only the fast tests (no moto server)
 lint: install ## ruff, ruff format --check, mypy --strict, statelint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src functions tests scripts
+	$(BIN)/mypy src functions tests scripts cdk
 	$(BIN)/statelint statemachine/pipeline.asl.json
 
 format: install ## Apply ruff fixes and formatting
@@ -41,5 +41,31 @@ format: install ## Apply ruff fixes and formatting
 bench: install ## Measure local pipeline throughput and latency; writes results/bench.json
 	$(BIN)/python -m labeler.bench --output results/bench.json
 
-clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results
+# --- AWS (cdk/): the CDK CLI is pinned in cdk/package-lock.json --------------------------------------
+# Deploy-time settings: make deploy STACK=ImageLabeler EMAIL=ops@example.com DEV_ORIGIN=http://localhost:5173
+STACK ?= ImageLabeler
+EMAIL ?=
+DEV_ORIGIN ?=
+CDK_STAMP := cdk/node_modules/.installed
+CDK := cd cdk && CDK_DISABLE_CLI_TELEMETRY=1 npx --no-install cdk
+CDK_CONTEXT := -c stackName=$(STACK) $(if $(EMAIL),-c alertEmail=$(EMAIL)) $(if $(DEV_ORIGIN),-c devOrigin=$(DEV_ORIGIN))
+
+$(CDK_STAMP): cdk/package.json cdk/package-lock.json
+	cd cdk && npm ci --no-audit --no-fund
+	@touch $@
+
+synth: install $(CDK_STAMP) ## Build the CloudFormation template offline into cdk.out/ (cdk-nag, then cfn-lint)
+	$(CDK) synth --quiet --no-validation $(CDK_CONTEXT)
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/$(STACK).template.json
+
+bootstrap: install $(CDK_STAMP) ## Prepare the AWS account and region of your credentials for CDK (once)
+	$(CDK) bootstrap $(CDK_CONTEXT)
+
+deploy: install $(CDK_STAMP) ## Deploy (or update) the stack in your AWS account; outputs in cdk.out/outputs.json
+	$(CDK) deploy $(CDK_CONTEXT) --outputs-file ../cdk.out/outputs.json
+
+destroy: install $(CDK_STAMP) ## Delete the stack (keeps the results table and the upload buckets: see README)
+	$(CDK) destroy $(CDK_CONTEXT)
+
+clean: ## Remove the virtualenv, caches and build output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results cdk.out cdk/node_modules

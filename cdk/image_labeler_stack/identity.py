@@ -1,0 +1,63 @@
+"""Guest identities for the upload page: each may upload under, and read, only its own identity id."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from labeler.models import UPLOAD_PREFIX
+
+COGNITO = "cognito-identity.amazonaws.com"
+#: IAM policy variable: the caller's Cognito identity id (``<region>:<uuid>``), the ``<owner>`` of its keys.
+IDENTITY_ID = "${" + COGNITO + ":sub}"
+
+
+def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable) -> iam.PolicyDocument:
+    """PutObject under ``uploads/<identity id>/``, read that identity's results partition; nothing else."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="UploadOwnImages",
+                actions=["s3:PutObject"],
+                resources=[uploads.arn_for_objects(f"{UPLOAD_PREFIX}{IDENTITY_ID}/*")],
+            ),
+            iam.PolicyStatement(
+                sid="ReadOwnResults",
+                actions=["dynamodb:GetItem", "dynamodb:Query"],
+                resources=[table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDENTITY_ID]}},
+            ),
+        ]
+    )
+
+
+class Identity(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, uploads: s3.IBucket, table: dynamodb.ITable
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Enhanced (simplified) flow only: credentials come from GetCredentialsForIdentity, which also
+        # applies Cognito's scope-down policy for guests.
+        self.pool = cognito.CfnIdentityPool(
+            self, "Pool", allow_unauthenticated_identities=True, allow_classic_flow=False
+        )
+        self.guest_role = iam.Role(
+            self,
+            "GuestRole",
+            description="Guests of the Image Labeler identity pool: own uploads and own results only",
+            assumed_by=iam.FederatedPrincipal(
+                COGNITO,
+                conditions={
+                    "StringEquals": {f"{COGNITO}:aud": self.pool.ref},
+                    "ForAnyValue:StringLike": {f"{COGNITO}:amr": "unauthenticated"},
+                },
+                assume_role_action="sts:AssumeRoleWithWebIdentity",
+            ),
+            inline_policies={"GuestAccess": guest_policy(uploads, table)},
+        )
+        cognito.CfnIdentityPoolRoleAttachment(
+            self, "Roles", identity_pool_id=self.pool.ref, roles={"unauthenticated": self.guest_role.role_arn}
+        )

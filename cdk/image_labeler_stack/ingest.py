@@ -1,0 +1,149 @@
+"""Uploads in, executions out: the upload bucket and the EventBridge rule that starts the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from labeler.blueprint import upload_event_pattern
+from labeler.imaging import MAX_IMAGE_BYTES
+
+#: A FAILED image can be replayed (or redriven) for 14 days: keep replaced versions that long.
+NONCURRENT_VERSION_DAYS = 14
+ACCESS_LOG_DAYS = 90
+#: Retry policy of every EventBridge target in the stack: StartExecution or Publish fail only on
+#: throttling or an outage; after this the event waits in the dead-letter queue (14 days).
+MAX_EVENT_AGE = Duration.hours(6)
+RETRY_ATTEMPTS = 20
+
+
+class Ingest(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        allowed_origins: Sequence[str],
+        upload_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Too large for the label backend, so always rejected as TOO_LARGE; guests cannot be size-limited
+        # by IAM, so this caps what an oversized upload can cost.
+        oversized = s3.LifecycleRule(
+            id="ExpireOversizedUploads",
+            object_size_greater_than=MAX_IMAGE_BYTES,
+            expiration=Duration.days(1),
+            noncurrent_version_expiration=Duration.days(1),
+        )
+        lifecycle = [
+            # Multipart uploads a browser abandoned: their parts are billed until aborted.
+            s3.LifecycleRule(
+                id="AbortAbandonedUploads", abort_incomplete_multipart_upload_after=Duration.days(1)
+            ),
+            oversized,
+            # Replaced and deleted uploads: the pipeline reads the event's version; keep it for replays.
+            s3.LifecycleRule(
+                id="ExpireReplacedVersions",
+                noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                expired_object_delete_marker=True,
+            ),
+        ]
+        if upload_retention_days:
+            # Labels live in the results table; the uploaded image is only needed for replays.
+            lifecycle.append(
+                s3.LifecycleRule(id="ExpireUploads", expiration=Duration.days(upload_retention_days))
+            )
+        # Guests write here anonymously: every request is recorded (who, which key, from where).
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 log delivery supports
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_DAYS))
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Uploads",
+            bucket_name=bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            # The pipeline pins every read to the event's version id.
+            versioned=True,
+            lifecycle_rules=lifecycle,
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.PUT],
+                    allowed_origins=list(allowed_origins),
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag", "x-amz-version-id"],
+                    max_age=3600,
+                )
+            ],
+            # Users' uploads outlive the stack: `cdk destroy` leaves the bucket (see README, tear down).
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="uploads/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        cfn_bucket = cast(s3.CfnBucket, self.bucket.node.default_child)
+        # CloudFormation types the size as a string of digits; CDK writes a number (a synth warning).
+        cfn_bucket.add_property_override(
+            f"LifecycleConfiguration.Rules.{lifecycle.index(oversized)}.ObjectSizeGreaterThan",
+            str(MAX_IMAGE_BYTES),
+        )
+        # Native S3 -> EventBridge delivery. `event_bridge_enabled=True` would do the same through a
+        # custom-resource Lambda; the property is plain CloudFormation.
+        cfn_bucket.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
+        #: Events EventBridge could not deliver (to the pipeline or to the topic) after all retries.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "UndeliveredEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+
+    def start_on_upload(self, state_machine: sfn.IStateMachine) -> events.Rule:
+        """Every Object Created event under ``uploads/`` starts one execution with the event as input."""
+        pattern = upload_event_pattern(self.bucket.bucket_name)
+        role = iam.Role(
+            self,
+            "StartPipelineRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="Lets the upload rule start the pipeline's executions, nothing else",
+        )
+        return events.Rule(
+            self,
+            "UploadCreated",
+            description="Starts the pipeline for each object created under uploads/",
+            event_pattern=events.EventPattern(
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    state_machine,
+                    role=role,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                )
+            ],
+        )

@@ -1,0 +1,187 @@
+"""The three Lambdas and the Standard workflow that runs them, each with only the permissions it uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from labeler.blueprint import (
+    FAILURE_TOPIC_PLACEHOLDER,
+    FUNCTIONS,
+    STATE_MACHINE_FILE,
+    FunctionSpec,
+    definition_placeholders,
+    function_environment,
+)
+from labeler.models import UPLOAD_PREFIX
+
+from .bundling import ARCHITECTURE, RUNTIME, function_code, runtime_layer
+from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS
+
+#: Executions that end without reaching the Catch branch, so the ASL cannot publish them itself.
+STOPPED_STATUSES = ("TIMED_OUT", "ABORTED")
+
+
+class Pipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        uploads: s3.IBucket,
+        table: dynamodb.ITable,
+        topic: sns.ITopic,
+        dead_letter_queue: sqs.IQueue,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._log_retention = log_retention
+        layer = runtime_layer(self, "RuntimeLayer")
+        self.functions = {spec.name: self._function(spec, layer, table) for spec in FUNCTIONS}
+
+        read_uploads = iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[uploads.arn_for_objects(f"{UPLOAD_PREFIX}*")],
+        )
+        self.functions["validate"].add_to_role_policy(read_uploads)
+        # DetectLabels reads the S3 object with the caller's credentials.
+        self.functions["label"].add_to_role_policy(read_uploads)
+        self.functions["label"].add_to_role_policy(
+            iam.PolicyStatement(actions=["rekognition:DetectLabels"], resources=["*"])
+        )
+        self.functions["store"].add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
+        )
+
+        self.state_machine = self._state_machine(topic)
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[function.function_arn for function in self.functions.values()],
+            )
+        )
+        # sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key (SNS's documented
+        # publisher permissions for an encrypted topic).
+        topic.grant_publish(self.state_machine)
+        self.stopped_rule_role = iam.Role(
+            self,
+            "NotifyStoppedRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="Lets the stopped-executions rule publish to the failures topic, nothing else",
+        )
+        self.stopped_rule = self._notify_stopped_executions(topic, dead_letter_queue)
+
+    def _log_group(self, construct_id: str, name: str | None = None) -> logs.LogGroup:
+        return logs.LogGroup(
+            self,
+            construct_id,
+            log_group_name=name,
+            retention=self._log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def _function(
+        self, spec: FunctionSpec, layer: lambda_.ILayerVersion, table: dynamodb.ITable
+    ) -> lambda_.Function:
+        name = spec.name.capitalize()
+        log_group = self._log_group(f"{name}Logs")
+        # Its own role, not the managed AWSLambdaBasicExecutionRole: logs go to this one log group only.
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"image-labeler {spec.name} function",
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            f"{name}Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=function_code(spec.source_dir),
+            layers=[layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            environment=function_environment(table.table_name, **spec.environment),
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+
+    def _state_machine(self, topic: sns.ITopic) -> sfn.StateMachine:
+        substitutions = {spec.placeholder: self.functions[spec.name].function_arn for spec in FUNCTIONS}
+        substitutions[FAILURE_TOPIC_PLACEHOLDER] = topic.topic_arn
+        definition = STATE_MACHINE_FILE.read_text()
+        if set(substitutions) != definition_placeholders(definition):
+            raise ValueError(
+                f"ASL placeholders {sorted(definition_placeholders(definition))} != {sorted(substitutions)}"
+            )
+        # The ASL stays inline in the template (cfn-lint validates it) and CloudFormation substitutes
+        # the ARNs; its TimeoutSeconds is the execution timeout.
+        return sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment="Image Labeler: validate -> label -> store one uploaded image",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions=substitutions,
+            logs=sfn.LogOptions(
+                # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
+                destination=self._log_group(
+                    "StateMachineLogs", f"/aws/vendedlogs/states/{Aws.STACK_NAME}-pipeline"
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+
+    def _notify_stopped_executions(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> events.Rule:
+        """TIMED_OUT and ABORTED executions bypass the Catch, so EventBridge publishes them instead."""
+        field = events.EventField.from_path
+        return events.Rule(
+            self,
+            "ExecutionStopped",
+            description="Publishes pipeline executions that timed out or were aborted to the failures topic",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": list(STOPPED_STATUSES),
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                },
+            ),
+            targets=[
+                targets.SnsTopic(
+                    topic,
+                    message=events.RuleTargetInput.from_object(
+                        {
+                            "status": field("$.detail.status"),
+                            "execution_id": field("$.detail.executionArn"),
+                            "start_date": field("$.detail.startDate"),
+                            "stop_date": field("$.detail.stopDate"),
+                            "input": field("$.detail.input"),
+                            "reason": "The execution stopped before it could record an outcome; "
+                            "start a new one with the same input to replay the image.",
+                        }
+                    ),
+                    role=self.stopped_rule_role,
+                    authorize_using_role=True,
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                )
+            ],
+        )

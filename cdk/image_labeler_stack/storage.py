@@ -1,0 +1,39 @@
+"""The results table: one item per uploaded image, keyed by uploader so guests can read only their own."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from labeler.blueprint import RESULTS_TABLE
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Results",
+            partition_key=_string(RESULTS_TABLE.partition_key),
+            sort_key=_string(RESULTS_TABLE.sort_key),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # The AWS managed key (aws/dynamodb): auditable in CloudTrail, and guests and functions
+            # need no KMS permissions to use it.
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Users' results outlive the stack: `cdk destroy` leaves the table (see README, tear down).
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table.add_global_secondary_index(
+            index_name=RESULTS_TABLE.failures_index,
+            partition_key=_string(RESULTS_TABLE.failures_partition_key),
+            sort_key=_string(RESULTS_TABLE.failures_sort_key),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
