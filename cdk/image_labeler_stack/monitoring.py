@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from labeler.blueprint import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
+from labeler.blueprint import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME, Metric
 
 PERIOD = Duration.minutes(5)
 #: Errors that are not rejections, per 5 minutes, before anyone is paged: a few are retried away.
@@ -28,11 +28,11 @@ UNEXPECTED_ERRORS_THRESHOLD = 5
 LABEL_LATENCY_P90_MS = 5_000
 
 
-def pipeline_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+def pipeline_metric(name: Metric, statistic: str = "Sum") -> cloudwatch.Metric:
     """A metric the functions emit through Powertools (EMF), with its default ``service`` dimension."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
-        metric_name=name,
+        metric_name=name.value,
         dimensions_map={"service": POWERTOOLS_SERVICE_NAME},
         statistic=statistic,
         period=PERIOD,
@@ -54,10 +54,16 @@ class Monitoring(Construct):
         self._action = actions.SnsAction(topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
-        images = {name: pipeline_metric(name) for name in ("ImagesLabeled", "ImagesRejected", "ImagesFailed")}
-        label_latency = pipeline_metric("LabelLatency", "p90")
+        images = {
+            name: pipeline_metric(name)
+            for name in (Metric.IMAGES_LABELED, Metric.IMAGES_REJECTED, Metric.IMAGES_FAILED)
+        }
+        label_latency = pipeline_metric(Metric.LABEL_LATENCY, "p90")
         self._alarm(
-            "ImagesFailed", images["ImagesFailed"], 1, "Images FAILED after all retries (rejections excluded)"
+            Metric.IMAGES_FAILED.value,
+            images[Metric.IMAGES_FAILED],
+            1,
+            "Images FAILED after all retries (rejections excluded)",
         )
         self._alarm(
             "ExecutionsTimedOut",
@@ -70,7 +76,7 @@ class Monitoring(Construct):
             expression=" + ".join(f"FILL(errors_{name}, 0)" for name in errors) + " - FILL(rejected, 0)",
             using_metrics={
                 **{f"errors_{name}": metric for name, metric in errors.items()},
-                "rejected": images["ImagesRejected"],
+                "rejected": images[Metric.IMAGES_REJECTED],
             },
             label="Lambda errors that are not rejections",
             period=PERIOD,

@@ -54,6 +54,15 @@ class Pipeline(Construct):
             resources=[uploads.arn_for_objects(f"{UPLOAD_PREFIX}*")],
         )
         self.functions["validate"].add_to_role_policy(read_uploads)
+        # Without ListBucket, S3 answers 403 (not 404) for a key that is gone, and a deleted upload
+        # would be recorded FAILED instead of REJECTED with OBJECT_GONE. Limited to uploads/.
+        self.functions["validate"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[uploads.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{UPLOAD_PREFIX}*"]}},
+            )
+        )
         # DetectLabels reads the S3 object with the caller's credentials.
         self.functions["label"].add_to_role_policy(read_uploads)
         self.functions["label"].add_to_role_policy(

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from labeler.blueprint import Metric
 from labeler.labels import build_backend
 from labeler.models import ImageInfo
 from labeler.observability import logger, metrics, milliseconds
@@ -30,6 +31,6 @@ def lambda_handler(event: LabelRequest, context: LambdaContext) -> dict[str, Any
     logger.set_correlation_id(event.image.object.request_id)
     logger.append_keys(key=event.image.object.key, backend=backend.name)
     result = label_image(event.image, backend, settings.max_label_payload_bytes)
-    milliseconds("LabelLatency", result.label_ms)
+    milliseconds(Metric.LABEL_LATENCY, result.label_ms)
     logger.info("image labeled", labels=len(result.labels), label_ms=result.label_ms)
     return result.model_dump(mode="json")

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from labeler.aws import clients
 from labeler.aws.results import ResultsRepository
+from labeler.blueprint import Metric
 from labeler.events import PipelineState
 from labeler.models import ExecutionRef, ImageStatus
 from labeler.observability import count, logger, metrics
@@ -17,9 +18,9 @@ from labeler.pipeline import record_outcome
 from labeler.settings import get_settings
 
 _OUTCOME_METRICS = {
-    ImageStatus.LABELED: "ImagesLabeled",
-    ImageStatus.REJECTED: "ImagesRejected",
-    ImageStatus.FAILED: "ImagesFailed",
+    ImageStatus.LABELED: Metric.IMAGES_LABELED,
+    ImageStatus.REJECTED: Metric.IMAGES_REJECTED,
+    ImageStatus.FAILED: Metric.IMAGES_FAILED,
 }
 
 

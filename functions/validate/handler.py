@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labeler.aws import clients
 from labeler.aws.objects import S3ObjectSource
+from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
 from labeler.events import ObjectCreatedEvent
 from labeler.observability import count, logger, metrics
@@ -30,6 +31,6 @@ def lambda_handler(event: ObjectCreatedEvent, context: LambdaContext) -> dict[st
         raise
     finally:
         logger.append_keys(bytes_read=source.bytes_read)
-    count("ImagesValidated")
+    count(Metric.IMAGES_VALIDATED)
     logger.info("image validated", format=image.format.value, width=image.width, height=image.height)
     return image.model_dump(mode="json")

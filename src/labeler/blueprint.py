@@ -10,8 +10,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from labeler.models import UPLOAD_PREFIX
 
@@ -76,6 +77,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 FAILURE_TOPIC_PLACEHOLDER = "FailureTopicArn"
+#: Lambda runtime on AWS (cdk/ checks its Runtime against this) and in the local stack.
+LAMBDA_RUNTIME: Final = "python3.14"
+
+
+class Metric(StrEnum):
+    """CloudWatch metrics (EMF) the handlers emit and the dashboard and alarms read."""
+
+    IMAGES_VALIDATED = "ImagesValidated"
+    IMAGES_LABELED = "ImagesLabeled"
+    IMAGES_REJECTED = "ImagesRejected"
+    IMAGES_FAILED = "ImagesFailed"
+    LABEL_LATENCY = "LabelLatency"
+
+
 POWERTOOLS_SERVICE_NAME = "image-labeler"
 METRICS_NAMESPACE = "ImageLabeler"
 

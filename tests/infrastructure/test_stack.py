@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    LAMBDA_RUNTIME,
     RESULTS_TABLE,
     STATE_MACHINE_FILE,
     FunctionSpec,
@@ -325,7 +326,7 @@ def test_function_settings_come_from_the_blueprint(
     synthesized: Synthesized, ids: dict[str, str], spec: FunctionSpec
 ) -> None:
     properties = synthesized.resources[function_id(synthesized, spec)]["Properties"]
-    assert properties["Runtime"] == "python3.14"
+    assert properties["Runtime"] == LAMBDA_RUNTIME
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == spec.handler
     assert properties["Description"] == spec.description
@@ -350,7 +351,7 @@ def test_function_assets_hold_only_their_handler(synthesized: Synthesized) -> No
 
 def test_the_layer_matches_the_functions(synthesized: Synthesized, ids: dict[str, str]) -> None:
     layer = synthesized.resources[ids["layer"]]["Properties"]
-    assert layer["CompatibleRuntimes"] == ["python3.14"]
+    assert layer["CompatibleRuntimes"] == [LAMBDA_RUNTIME]  # the runtime the local stack provisions too
     assert layer["CompatibleArchitectures"] == ["arm64"]
 
 
@@ -372,7 +373,13 @@ def _read_uploads(ids: dict[str, str]) -> Statement:
 def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str, str]) -> None:
     role = _function_role(synthesized, "validate")
     assert trusted_services(synthesized, role) == ["lambda.amazonaws.com"]
-    expect_statements(synthesized, role, _log_write(synthesized, "validate"), XRAY_WRITE, _read_uploads(ids))
+    # ListBucket so that a vanished upload is a 404 (OBJECT_GONE), not a 403; only under uploads/.
+    list_uploads = allow(
+        ["s3:ListBucket"], [arn(ids["uploads"])], Condition={"StringLike": {"s3:prefix": ["uploads/*"]}}
+    )
+    expect_statements(
+        synthesized, role, _log_write(synthesized, "validate"), XRAY_WRITE, _read_uploads(ids), list_uploads
+    )
 
 
 def test_label_may_only_read_uploads_and_detect_labels(synthesized: Synthesized, ids: dict[str, str]) -> None:

@@ -6,21 +6,19 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from typing import Final
 
 import boto3
 
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    LAMBDA_RUNTIME,
     RESULTS_TABLE,
     FunctionSpec,
     function_environment,
     render_definition,
     upload_event_pattern,
 )
-
-LAMBDA_RUNTIME: Final = "python3.13"
 
 
 @dataclass(frozen=True)
