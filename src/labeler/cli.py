@@ -41,6 +41,13 @@ def local(
     ] = None,
     max_labels: Annotated[int, typer.Option(min=1, max=100, help="Most labels kept per image.")] = 10,
     ephemeral: Annotated[bool, typer.Option(help="Start empty and keep nothing when stopped.")] = False,
+    fail_first_label_calls: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Rehearse an outage: the first N label calls fail (retried, then FAILED), then it heals.",
+        ),
+    ] = 0,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the web page in a browser.")
     ] = True,
@@ -73,6 +80,7 @@ def local(
         min_confidence=min_confidence,
         max_labels=max_labels,
         persist=not ephemeral,
+        fail_first_label_calls=fail_first_label_calls,
     )
     stack = LocalStack(options, on_notification=_print_notification)
     with console.status("starting the local stack…"):

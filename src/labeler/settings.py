@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     min_confidence: float | None = Field(default=None, ge=0, le=100)
     #: Upper bound for the label payload carried through the state machine (limit is 256 KB).
     max_label_payload_bytes: int = 32_000
+    #: Fault injection (local stack and tests only): the first N label calls of this process fail
+    #: with LabelServiceThrottled, then the backend heals. 0 disables it.
+    fail_first_label_calls: int = Field(default=0, ge=0)
 
 
 @cache

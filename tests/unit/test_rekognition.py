@@ -105,3 +105,17 @@ def test_access_denied_is_a_failure_not_a_rejection(stubbed: tuple[RekognitionBa
     )
     with pytest.raises(LabelBackendMisconfigured):
         backend.detect_labels(IMAGE)
+
+
+def test_fault_injection_wraps_the_configured_backend() -> None:
+    from labeler.labels import build_backend
+    from labeler.labels.faults import FailFirstCalls
+    from labeler.settings import Settings
+
+    backend = build_backend(Settings(label_backend="rekognition", fail_first_label_calls=3))
+    assert isinstance(backend, FailFirstCalls)
+    assert (backend.failures, backend.name) == (3, "rekognition")
+    for _ in range(3):
+        with pytest.raises(LabelServiceThrottled, match="injected fault"):
+            backend.detect_labels(IMAGE)
+    assert isinstance(build_backend(Settings(label_backend="rekognition")), RekognitionBackend)

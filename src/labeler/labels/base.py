@@ -26,7 +26,16 @@ class LabelBackend(Protocol):
 
 
 def build_backend(settings: Settings) -> LabelBackend:
-    """The backend named by ``LABELER_LABEL_BACKEND``."""
+    """The backend named by ``LABELER_LABEL_BACKEND``, behind fault injection when it is configured."""
+    backend = _named_backend(settings)
+    if settings.fail_first_label_calls:
+        from labeler.labels.faults import FailFirstCalls
+
+        return FailFirstCalls(backend, settings.fail_first_label_calls)
+    return backend
+
+
+def _named_backend(settings: Settings) -> LabelBackend:
     if settings.label_backend == "rekognition":
         from labeler.aws import clients
         from labeler.labels.rekognition import RekognitionBackend

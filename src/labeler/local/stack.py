@@ -44,6 +44,8 @@ class LocalOptions:
     persist: bool = True
     #: Seconds between snapshots of uploads and results (also taken at shutdown).
     snapshot_interval_s: float = 30.0
+    #: Fault injection: the first N label calls fail (LabelServiceThrottled), then the backend heals.
+    fail_first_label_calls: int = 0
     prefix: str = "image-labeler"
 
 
@@ -79,6 +81,7 @@ class LocalStack:
             "LABELER_RESULTS_TABLE": self.names.results_table,
             "LABELER_LABEL_BACKEND": self.options.label_backend,
             "LABELER_MAX_LABELS": str(self.options.max_labels),
+            "LABELER_FAIL_FIRST_LABEL_CALLS": str(self.options.fail_first_label_calls),
         }
         if self.options.min_confidence is not None:
             environment["LABELER_MIN_CONFIDENCE"] = str(self.options.min_confidence)
