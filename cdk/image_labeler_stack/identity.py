@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from labeler.blueprint import RESULTS_TABLE
 from labeler.models import UPLOAD_PREFIX
 
 COGNITO = "cognito-identity.amazonaws.com"
@@ -27,7 +28,7 @@ def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable) -> iam.PolicyDocum
             iam.PolicyStatement(
                 sid="ReadOwnResults",
                 actions=["dynamodb:GetItem", "dynamodb:Query"],
-                resources=[table.table_arn],
+                resources=[table.table_arn, f"{table.table_arn}/index/{RESULTS_TABLE.by_time_index}"],
                 conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDENTITY_ID]}},
             ),
         ]

@@ -68,9 +68,11 @@ class Pipeline(Construct):
         self.functions["label"].add_to_role_policy(
             iam.PolicyStatement(actions=["rekognition:DetectLabels"], resources=["*"])
         )
-        self.functions["store"].add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
-        )
+        # store writes outcomes; validate writes the PROCESSING progress records (conditional puts).
+        for writer in ("validate", "store"):
+            self.functions[writer].add_to_role_policy(
+                iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
+            )
 
         self.state_machine = self._state_machine(topic)
         self.state_machine.add_to_role_policy(

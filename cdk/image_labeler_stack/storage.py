@@ -31,6 +31,11 @@ class Storage(Construct):
             # Users' results outlive the stack: `cdk destroy` leaves the table (see README, tear down).
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.table.add_local_secondary_index(
+            index_name=RESULTS_TABLE.by_time_index,
+            sort_key=_string(RESULTS_TABLE.time_attribute),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         self.table.add_global_secondary_index(
             index_name=RESULTS_TABLE.failures_index,
             partition_key=_string(RESULTS_TABLE.failures_partition_key),

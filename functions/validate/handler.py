@@ -6,31 +6,51 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from labeler.aws import clients
 from labeler.aws.objects import S3ObjectSource
+from labeler.aws.results import ResultsRepository
 from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
 from labeler.events import ObjectCreatedEvent
+from labeler.models import ExecutionRef
 from labeler.observability import count, logger, metrics
-from labeler.pipeline import validate_object
+from labeler.pipeline import Progress, validate_object
+from labeler.settings import get_settings
+
+
+class ValidateRequest(BaseModel):
+    upload: ObjectCreatedEvent
+    execution: ExecutionRef
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=ObjectCreatedEvent)
-def lambda_handler(event: ObjectCreatedEvent, context: LambdaContext) -> dict[str, Any]:
-    ref = event.object_ref()
+@event_parser(model=ValidateRequest)
+def lambda_handler(event: ValidateRequest, context: LambdaContext) -> dict[str, Any]:
+    ref = event.upload.object_ref()
     logger.set_correlation_id(ref.request_id)
     logger.append_keys(key=ref.key, bucket=ref.bucket)
     source = S3ObjectSource(clients.s3(), ref)
+    progress = Progress(
+        ResultsRepository(clients.dynamodb(), get_settings().results_table),
+        event.execution,
+        event.upload.time,
+    )
     try:
-        image = validate_object(source)
+        image = validate_object(source, progress)
     except ImageRejected as rejection:
         logger.info("image rejected", code=rejection.code.value, reason=rejection.reason)
         raise
     finally:
         logger.append_keys(bytes_read=source.bytes_read)
     count(Metric.IMAGES_VALIDATED)
-    logger.info("image validated", format=image.format.value, width=image.width, height=image.height)
+    logger.info(
+        "image validated",
+        format=image.format.value,
+        width=image.width,
+        height=image.height,
+        duplicate=image.duplicate,
+    )
     return image.model_dump(mode="json")

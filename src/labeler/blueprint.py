@@ -25,8 +25,13 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 
 @dataclass(frozen=True)
 class TableSpec:
+    """Results table keys. ``OwnerByTime`` (LSI): one owner's images newest first ("My uploads");
+    ``FailuresByTime`` (sparse GSI): REJECTED and FAILED images by time, for operators."""
+
     partition_key: str = "Owner"
     sort_key: str = "ImageName"
+    by_time_index: str = "OwnerByTime"
+    time_attribute: str = "Timestamp"
     failures_index: str = "FailuresByTime"
     failures_partition_key: str = "FailureStatus"
     failures_sort_key: str = "Timestamp"

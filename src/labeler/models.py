@@ -36,9 +36,23 @@ class ImageFormat(StrEnum):
 
 
 class ImageStatus(StrEnum):
+    """PROCESSING while the pipeline runs; then one of the three terminal outcomes."""
+
+    PROCESSING = "PROCESSING"
     LABELED = "LABELED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (ImageStatus.REJECTED, ImageStatus.FAILED)
+
+
+class Stage(StrEnum):
+    """Where a PROCESSING image is: what the browser shows as live status."""
+
+    VALIDATING = "VALIDATING"
+    LABELING = "LABELING"
 
 
 class Frozen(BaseModel):
@@ -74,6 +88,11 @@ class ImageInfo(Frozen):
     width: int
     height: int
     validate_ms: float = 0.0
+    #: The uploader's file name (S3 metadata ``original-name``, URL-decoded), if it sent one.
+    original_name: str | None = None
+    #: True when a LABELED/REJECTED outcome of this version, or a newer version, is already stored:
+    #: the state machine then skips labeling (no second Rekognition charge for a duplicate event).
+    duplicate: bool = False
 
 
 class BoundingBox(Frozen):
@@ -165,6 +184,8 @@ class ResultRecord(Frozen):
     status: ImageStatus
     timestamp: str
     uploaded_at: str
+    stage: Stage | None = None
+    original_name: str | None = None
     size: int
     etag: str
     version_id: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from labeler.aws.objects import S3ObjectSource
@@ -18,7 +19,9 @@ from labeler.models import (
     ImageInfo,
     ImageStatus,
     LabelResult,
+    ObjectRef,
     ResultRecord,
+    Stage,
     StoreOutcome,
     Timings,
 )
@@ -37,23 +40,63 @@ def utc_now_iso() -> str:
     return iso_timestamp(datetime.now(UTC))
 
 
-def validate_object(source: S3ObjectSource) -> ImageInfo:
-    """HeadObject plus one ranged GET of at most 64 KiB; raises ImageRejected with a specific reason."""
+@dataclass(frozen=True)
+class Progress:
+    """Writes the PROCESSING record that the browser shows as live status (validating, labeling)."""
+
+    repository: ResultsRepository
+    execution: ExecutionRef
+    uploaded_at: datetime
+
+    def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> bool:
+        """False when a final outcome of this version, or any outcome of a newer one, is stored."""
+        return self.repository.put_if_newer(
+            ResultRecord(
+                owner=ref.owner or UNOWNED,
+                image_name=ref.key,
+                bucket=ref.bucket,
+                status=ImageStatus.PROCESSING,
+                stage=stage,
+                timestamp=utc_now_iso(),
+                uploaded_at=iso_timestamp(self.uploaded_at),
+                size=ref.size,
+                etag=ref.etag,
+                version_id=ref.version_id,
+                sequencer=ref.sequencer,
+                execution_id=self.execution.id,
+                original_name=original_name,
+            )
+        )
+
+
+def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
+    """HeadObject plus one ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
+
+    Records progress on the way (VALIDATING, then LABELING). When the table already holds a final
+    outcome for this version or a newer one, the result says ``duplicate`` and labeling is skipped.
+    """
     started = time.perf_counter()
     ref = source.ref
     if ref.owner is None:
         raise ImageRejected(
             RejectionCode.INVALID_KEY, f"The key {ref.key!r} is not of the form uploads/<owner>/<name>."
         )
+    fresh = progress.mark(ref, Stage.VALIDATING)
     size = source.size  # HeadObject: authoritative size, and OBJECT_GONE if it is not there any more
     head = source.read(0, HEADER_BYTES) if size else b""
     header = inspect_image(source, head)
+    ref = ref.model_copy(update={"size": size})
+    original_name = source.original_name
+    if fresh:
+        fresh = progress.mark(ref, Stage.LABELING, original_name)
     return ImageInfo(
-        object=ref.model_copy(update={"size": size}),
+        object=ref,
         format=header.format,
         width=header.width,
         height=header.height,
         validate_ms=_elapsed_ms(started),
+        original_name=original_name,
+        duplicate=not fresh,
     )
 
 
@@ -102,6 +145,7 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
         sequencer=ref.sequencer,
         execution_id=execution.id,
         format=state.image.format if state.image else None,
+        original_name=state.image.original_name if state.image else None,
         width=state.image.width if state.image else None,
         height=state.image.height if state.image else None,
         labels=state.labels.labels if state.labels else [],

@@ -83,7 +83,7 @@ def _record(running: Running, key: str, timeout_s: float = 30) -> dict[str, Any]
         item = dynamodb.get_item(
             TableName=running.discovery["results_table"], Key={"Owner": {"S": "me"}, "ImageName": {"S": key}}
         ).get("Item")
-        if item:
+        if item and item["Status"]["S"] != "PROCESSING":
             return dict(item)
         assert time.monotonic() < deadline, f"no record for {key}"
         time.sleep(0.05)

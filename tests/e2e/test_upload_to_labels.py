@@ -20,8 +20,8 @@ def wait_for_record(
 ) -> ResultRecord:
     repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
     deadline = time.monotonic() + timeout_s
-    while (record := repository.get(owner, key)) is None:
-        assert time.monotonic() < deadline, f"no record for {key} after {timeout_s}s"
+    while (record := repository.get(owner, key)) is None or record.status is ImageStatus.PROCESSING:
+        assert time.monotonic() < deadline, f"no final record for {key} after {timeout_s}s"
         time.sleep(0.05)
     return record
 
@@ -95,7 +95,7 @@ def test_executions_started_by_eventbridge_have_names_and_history(
     assert len(event["detail"]["object"]["sequencer"]) == 18
     history = sfn.get_execution_history(executionArn=record.execution_id)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert entered == ["Validate", "Label", "Store"]
+    assert entered == ["Validate", "IsDuplicate", "Label", "Store"]
 
 
 def test_disabled_rule_starts_nothing(delivered: boto3.Session, stack: StackOutputs, owner: str) -> None:

@@ -378,7 +378,13 @@ def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str,
         ["s3:ListBucket"], [arn(ids["uploads"])], Condition={"StringLike": {"s3:prefix": ["uploads/*"]}}
     )
     expect_statements(
-        synthesized, role, _log_write(synthesized, "validate"), XRAY_WRITE, _read_uploads(ids), list_uploads
+        synthesized,
+        role,
+        _log_write(synthesized, "validate"),
+        XRAY_WRITE,
+        _read_uploads(ids),
+        list_uploads,
+        allow(["dynamodb:PutItem"], [arn(ids["table"])]),  # progress records
     )
 
 
@@ -519,6 +525,16 @@ def test_results_table(synthesized: Synthesized, ids: dict[str, str]) -> None:
         {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
         {"AttributeName": RESULTS_TABLE.sort_key, "KeyType": "RANGE"},
     ]
+    assert properties["LocalSecondaryIndexes"] == [
+        {
+            "IndexName": RESULTS_TABLE.by_time_index,
+            "KeySchema": [
+                {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
+                {"AttributeName": RESULTS_TABLE.time_attribute, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
     assert properties["GlobalSecondaryIndexes"] == [
         {
             "IndexName": RESULTS_TABLE.failures_index,
@@ -621,7 +637,10 @@ def test_guest_may_only_upload_under_and_read_its_own_identity(
         ),
         allow(
             ["dynamodb:GetItem", "dynamodb:Query"],
-            [arn(ids["table"])],
+            [
+                arn(ids["table"]),
+                {"Fn::Join": ["", [arn(ids["table"]), f"/index/{RESULTS_TABLE.by_time_index}"]]},
+            ],
             Condition={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [identity]}},
         ),
     )

@@ -49,6 +49,11 @@ def structured_logs() -> Iterator[list[dict[str, Any]]]:
     logger._logger.removeHandler(collect)
 
 
+def _request(event: dict[str, Any]) -> dict[str, Any]:
+    """What the Validate state sends: the S3 event and the execution it runs in."""
+    return {"upload": event, "execution": {"id": "arn:aws:states:us-east-1:123456789012:execution:sm:test"}}
+
+
 def _json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
@@ -65,7 +70,7 @@ def test_validate_logs_with_the_upload_request_id_and_emits_a_metric(
         s3, stack.upload_bucket, f"uploads/{owner}/a b+c.png", photo_like(90, 120, image_format="PNG")
     )
 
-    result = validate_handler.lambda_handler(event, _context("validate"))
+    result = validate_handler.lambda_handler(_request(event), _context("validate"))
 
     assert (result["format"], result["width"], result["height"]) == ("PNG", 90, 120)
     assert result["object"]["key"] == f"uploads/{owner}/a b+c.png"
@@ -81,4 +86,4 @@ def test_validate_raises_the_typed_rejection(local_aws: LocalAws, stack: StackOu
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/x.jpg", b"GIF89a" + b"\x00" * 64)
 
     with pytest.raises(ImageRejected, match="GIF"):
-        validate_handler.lambda_handler(event, _context("validate"))
+        validate_handler.lambda_handler(_request(event), _context("validate"))

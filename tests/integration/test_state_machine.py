@@ -12,7 +12,7 @@ import functions.label.handler as label_handler
 from labeler.labels.faults import FailFirstCalls
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
-from labeler.models import ImageFormat, ImageStatus
+from labeler.models import ImageFormat, ImageStatus, LabelResult, ObjectRef
 from labeler.samples import photo_like
 from tests.integration.pipeline_helpers import Pipeline, failure_messages
 
@@ -46,7 +46,7 @@ def test_happy_path_stores_a_labeled_record(pipeline: Pipeline, stack: StackOutp
     run = pipeline.execute(event)
 
     assert run.status == "SUCCEEDED"
-    assert run.entered_states() == ["Validate", "Label", "Store"]
+    assert run.entered_states() == ["Validate", "IsDuplicate", "Label", "Store"]
     record = pipeline.record(owner, key)
     assert record is not None
     assert record.status is ImageStatus.LABELED
@@ -141,9 +141,12 @@ def test_exhausted_retries_record_failed_and_notify(
     assert key in [item["ImageName"]["S"] for item in failures]
 
 
-def test_duplicate_event_is_absorbed(pipeline: Pipeline, stack: StackOutputs, owner: str) -> None:
+def test_duplicate_event_is_absorbed_without_labeling_again(
+    pipeline: Pipeline, stack: StackOutputs, owner: str, flaky_labels: FlakyLabels
+) -> None:
     key = f"uploads/{owner}/twice.jpg"
     event = pipeline.upload(key, photo_like(200, 200))
+    counting = flaky_labels(0)  # never fails; counts label calls
     first = pipeline.execute(event)
     stored = pipeline.record(owner, key)
 
@@ -151,8 +154,44 @@ def test_duplicate_event_is_absorbed(pipeline: Pipeline, stack: StackOutputs, ow
         second = pipeline.execute(event)
 
     assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
+    assert second.entered_states() == ["Validate", "IsDuplicate", "AlreadyStored"]
+    assert counting.calls == 1  # no second label charge
     assert pipeline.record(owner, key) == stored  # untouched, execution id included
     assert not [m for m in messages if m["body"]["owner"] == owner]
+
+
+def test_duplicate_of_a_rejected_image_publishes_nothing_more(
+    pipeline: Pipeline, stack: StackOutputs, owner: str
+) -> None:
+    event = pipeline.upload(f"uploads/{owner}/twice.gif", b"GIF89a" + b"\x00" * 32)
+    with failure_messages(pipeline.session, stack.failure_topic_arn) as messages:
+        runs = [pipeline.execute(event), pipeline.execute(event)]
+
+    assert [run.status for run in runs] == ["FAILED", "FAILED"]  # both visible as failed in the console
+    assert [m["body"]["code"] for m in messages if m["body"]["owner"] == owner] == ["UNSUPPORTED_FORMAT"]
+
+
+def test_live_status_while_labeling(pipeline: Pipeline, owner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = f"uploads/{owner}/live.jpg"
+    seen: list[tuple[str, str | None]] = []
+    inner = label_handler.backend
+
+    class Spy:
+        name = inner.name
+
+        def detect_labels(self, image: ObjectRef) -> LabelResult:
+            record = pipeline.record(owner, key)
+            assert record is not None
+            seen.append((record.status.value, record.stage.value if record.stage else None))
+            return inner.detect_labels(image)
+
+    monkeypatch.setattr(label_handler, "backend", Spy())
+    pipeline.execute(pipeline.upload(key, photo_like(200, 200)))
+
+    assert seen == [("PROCESSING", "LABELING")]
+    final = pipeline.record(owner, key)
+    assert final is not None
+    assert (final.status, final.stage) == (ImageStatus.LABELED, None)
 
 
 def test_late_event_for_an_older_version_never_overwrites_the_newer_result(
@@ -163,7 +202,9 @@ def test_late_event_for_an_older_version_never_overwrites_the_newer_result(
     newer = pipeline.upload(key, photo_like(400, 300, seed=2))
 
     assert pipeline.execute(newer).status == "SUCCEEDED"
-    assert pipeline.execute(older).status == "SUCCEEDED"
+    late = pipeline.execute(older)
+    assert late.status == "SUCCEEDED"
+    assert late.entered_states()[-1] == "AlreadyStored"
 
     record = pipeline.record(owner, key)
     assert record is not None

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from labeler.aws.objects import S3ObjectSource
+from labeler.aws.results import ResultsRepository
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import ObjectCreatedEvent
 from labeler.imaging import HEADER_BYTES
 from labeler.local import runner
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
-from labeler.pipeline import validate_object
+from labeler.models import ExecutionRef, ImageStatus, Stage
+from labeler.pipeline import Progress, validate_object
 from labeler.samples import photo_like
 from tests.corpus import jpeg_with_large_metadata, padded_jpeg
 
@@ -23,14 +27,20 @@ def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
     return S3ObjectSource(s3, ObjectCreatedEvent.model_validate(event).object_ref())
 
 
+@pytest.fixture
+def progress(local_aws: LocalAws, stack: StackOutputs) -> Progress:
+    repository = ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
+    return Progress(repository, ExecutionRef(id="arn:execution"), datetime.now(UTC))
+
+
 def test_a_15_mb_image_costs_one_head_and_at_most_64_kib(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/big.jpg", padded_jpeg())
     source = _source(local_aws, event)
 
-    image = validate_object(source)
+    image = validate_object(source, progress)
 
     assert image.object.size > 14 * 1024 * 1024
     assert (image.width, image.height) == (640, 480)
@@ -38,18 +48,18 @@ def test_a_15_mb_image_costs_one_head_and_at_most_64_kib(
 
 
 def test_large_metadata_needs_only_small_extra_reads(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/exif.jpg", jpeg_with_large_metadata())
     source = _source(local_aws, event)
 
     # one small read per metadata segment that ends past the first 64 KiB (two here)
-    assert (validate_object(source).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
+    assert (validate_object(source, progress).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
 
 
 def test_object_deleted_before_validation_is_object_gone(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/gone.jpg"
@@ -57,16 +67,37 @@ def test_object_deleted_before_validation_is_object_gone(
     s3.delete_object(Bucket=stack.upload_bucket, Key=key, VersionId=event["detail"]["object"]["version-id"])
 
     with pytest.raises(ImageRejected) as raised:
-        validate_object(_source(local_aws, event))
+        validate_object(_source(local_aws, event), progress)
     assert raised.value.code is RejectionCode.OBJECT_GONE
 
 
 def test_the_event_version_is_read_even_after_an_overwrite(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/overwritten.jpg"
     first = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))
     runner.upload(s3, stack.upload_bucket, key, b"now it is text")
 
-    assert validate_object(_source(local_aws, first)).width == 100
+    assert validate_object(_source(local_aws, first), progress).width == 100
+
+
+def test_progress_is_recorded_and_the_original_name_read(
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+) -> None:
+    s3 = local_aws.session().client("s3")
+    key = f"uploads/{owner}/0f3c.jpg"
+    event = runner.upload(
+        s3, stack.upload_bucket, key, photo_like(100, 100), metadata={"original-name": "Caf%C3%A9 1.jpg"}
+    )
+
+    image = validate_object(_source(local_aws, event), progress)
+
+    assert (image.original_name, image.duplicate) == ("Café 1.jpg", False)
+    record = progress.repository.get(owner, key)
+    assert record is not None
+    assert (record.status, record.stage, record.original_name) == (
+        ImageStatus.PROCESSING,
+        Stage.LABELING,
+        "Café 1.jpg",
+    )

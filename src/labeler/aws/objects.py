@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -61,6 +62,12 @@ class S3ObjectSource:
     @property
     def size(self) -> int:
         return int(self.head()["ContentLength"])
+
+    @property
+    def original_name(self) -> str | None:
+        """The uploader's file name: ``original-name`` metadata, URL-encoded since metadata is ASCII."""
+        value = self.head().get("Metadata", {}).get("original-name")
+        return unquote(value)[:1024] if value else None
 
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0 or offset >= self.size:

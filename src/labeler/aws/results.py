@@ -33,9 +33,12 @@ _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
 # A write wins when there is no item yet, when it is for a newer version of the object (greater
-# sequencer), or when it re-processes the same version whose earlier outcome was FAILED (a replay).
-# LABELED and REJECTED outcomes of a version are final: duplicates and late events leave them alone.
-_WRITE_CONDITION = "attribute_not_exists(#sk) OR #seq < :seq OR (#seq = :seq AND #status = :failed)"
+# sequencer), or when it is for the same version whose stored status is still open: PROCESSING
+# (progress, then the outcome) or FAILED (a replay). LABELED and REJECTED outcomes of a version are
+# final: duplicates and late events leave them alone.
+_WRITE_CONDITION = (
+    "attribute_not_exists(#sk) OR #seq < :seq OR (#seq = :seq AND #status IN (:failed, :processing))"
+)
 
 
 #: Attribute names that plain PascalCase would spell differently from AWS's usage.
@@ -74,7 +77,7 @@ def _from_dynamo(value: Any) -> Any:
 def record_to_item(record: ResultRecord) -> dict[str, Any]:
     """The DynamoDB item (plain Python values, Decimal numbers, PascalCase attribute names)."""
     item: dict[str, Any] = _to_dynamo(record.model_dump(mode="json"))
-    if record.status is not ImageStatus.LABELED:
+    if record.status.is_failure:
         item[RESULTS_TABLE.failures_partition_key] = record.status.value
     return item
 
@@ -105,6 +108,7 @@ class ResultsRepository:
                 ExpressionAttributeValues={
                     ":seq": {"S": record.sequencer},
                     ":failed": {"S": ImageStatus.FAILED.value},
+                    ":processing": {"S": ImageStatus.PROCESSING.value},
                 },
             )
         except ClientError as error:
@@ -126,3 +130,16 @@ class ResultsRepository:
         if raw is None:
             return None
         return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
+
+
+def item_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """A raw DynamoDB item (``{"Status": {"S": ...}}``) as snake_case plain values, not validated.
+
+    For readers that must show records written by a newer pipeline than their own (the CLI): they
+    validate these fields against a lenient model instead of :class:`ResultRecord`.
+    """
+    plain = {
+        k: _DESERIALIZER.deserialize(v) for k, v in item.items() if k != RESULTS_TABLE.failures_partition_key
+    }
+    fields: dict[str, Any] = _from_dynamo(plain)
+    return fields

@@ -130,6 +130,16 @@ def provision(
             {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
             {"AttributeName": RESULTS_TABLE.sort_key, "KeyType": "RANGE"},
         ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": RESULTS_TABLE.by_time_index,
+                "KeySchema": [
+                    {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": RESULTS_TABLE.time_attribute, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": RESULTS_TABLE.failures_index,

@@ -34,10 +34,17 @@ def next_sequencer() -> str:
 
 
 def upload(
-    s3: S3Client, bucket: str, key: str, body: bytes, content_type: str = "image/jpeg"
+    s3: S3Client,
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str = "image/jpeg",
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """PutObject, then return the "Object Created" event S3 would emit for it."""
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    response = s3.put_object(
+        Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata or {}
+    )
     return build_object_created_event(
         bucket=bucket,
         key=key,
