@@ -12,6 +12,7 @@ from labeler.aws import clients
 from labeler.aws.results import ResultsRepository
 from labeler.blueprint import Metric
 from labeler.events import PipelineState
+from labeler.faults import with_storage_faults
 from labeler.models import ExecutionRef, ImageStatus
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import record_outcome
@@ -22,6 +23,11 @@ _OUTCOME_METRICS = {
     ImageStatus.REJECTED: Metric.IMAGES_REJECTED,
     ImageStatus.FAILED: Metric.IMAGES_FAILED,
 }
+
+
+settings = get_settings()
+#: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
+results = with_storage_faults(ResultsRepository(clients.dynamodb(), settings.results_table), settings)
 
 
 class StoreRequest(BaseModel):
@@ -36,8 +42,7 @@ def lambda_handler(event: StoreRequest, context: LambdaContext) -> dict[str, Any
     ref = event.state.object_ref()
     logger.set_correlation_id(ref.request_id)
     logger.append_keys(key=ref.key, execution_id=event.execution.id)
-    repository = ResultsRepository(clients.dynamodb(), get_settings().results_table)
-    outcome = record_outcome(event.state, event.execution, repository)
+    outcome = record_outcome(event.state, event.execution, results)
     if outcome.written:
         count(_OUTCOME_METRICS[outcome.status])
     logger.info("outcome recorded", status=outcome.status.value, written=outcome.written)

@@ -14,10 +14,15 @@ from labeler.aws.results import ResultsRepository
 from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
 from labeler.events import ObjectCreatedEvent
+from labeler.faults import with_storage_faults
 from labeler.models import ExecutionRef
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import Progress, validate_object
 from labeler.settings import get_settings
+
+settings = get_settings()
+#: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
+results = with_storage_faults(ResultsRepository(clients.dynamodb(), settings.results_table), settings)
 
 
 class ValidateRequest(BaseModel):
@@ -33,11 +38,7 @@ def lambda_handler(event: ValidateRequest, context: LambdaContext) -> dict[str, 
     logger.set_correlation_id(ref.request_id)
     logger.append_keys(key=ref.key, bucket=ref.bucket)
     source = S3ObjectSource(clients.s3(), ref)
-    progress = Progress(
-        ResultsRepository(clients.dynamodb(), get_settings().results_table),
-        event.execution,
-        event.upload.time,
-    )
+    progress = Progress(results, event.execution, event.upload.time)
     try:
         image = validate_object(source, progress)
     except ImageRejected as rejection:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from labeler.aws.objects import S3ObjectSource
-from labeler.aws.results import ResultsRepository
+from labeler.aws.results import ResultWriter
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import PipelineState
 from labeler.imaging import HEADER_BYTES, inspect_image
@@ -44,7 +44,7 @@ def utc_now_iso() -> str:
 class Progress:
     """Writes the PROCESSING record that the browser shows as live status (validating, labeling)."""
 
-    repository: ResultsRepository
+    repository: ResultWriter
     execution: ExecutionRef
     uploaded_at: datetime
 
@@ -160,9 +160,7 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
     )
 
 
-def record_outcome(
-    state: PipelineState, execution: ExecutionRef, repository: ResultsRepository
-) -> StoreOutcome:
+def record_outcome(state: PipelineState, execution: ExecutionRef, repository: ResultWriter) -> StoreOutcome:
     """Write the terminal record (conditionally) and say whether a failure notification is due."""
     record = build_record(state, execution, utc_now_iso())
     written = repository.put_if_newer(record)

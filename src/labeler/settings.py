@@ -22,9 +22,15 @@ class Settings(BaseSettings):
     min_confidence: float | None = Field(default=None, ge=0, le=100)
     #: Upper bound for the label payload carried through the state machine (limit is 256 KB).
     max_label_payload_bytes: int = 32_000
-    #: Fault injection (local stack and tests only): the first N label calls of this process fail
-    #: with LabelServiceThrottled, then the backend heals. 0 disables it.
+    # Fault injection (local stack and tests only; see labeler.faults). Zero disables each.
+    #: The first N label calls of this process fail with LabelServiceThrottled, then it heals.
     fail_first_label_calls: int = Field(default=0, ge=0)
+    #: Probability that a label call fails with LabelServiceThrottled.
+    fault_label_failure_rate: float = Field(default=0.0, ge=0, le=1)
+    #: Seconds each label call sleeps first (beyond the function timeout: a Lambda timeout).
+    fault_label_delay_s: float = Field(default=0.0, ge=0)
+    #: Probability that a results-table write fails with StorageThrottled.
+    fault_storage_throttle_rate: float = Field(default=0.0, ge=0, le=1)
 
 
 @cache

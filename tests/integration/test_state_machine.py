@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 import functions.label.handler as label_handler
-from labeler.labels.faults import FailFirstCalls
+from labeler.faults import FailFirstCalls
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
 from labeler.models import ImageFormat, ImageStatus, LabelResult, ObjectRef

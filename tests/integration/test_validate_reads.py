@@ -28,8 +28,12 @@ def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
 
 
 @pytest.fixture
-def progress(local_aws: LocalAws, stack: StackOutputs) -> Progress:
-    repository = ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
+def repository(local_aws: LocalAws, stack: StackOutputs) -> ResultsRepository:
+    return ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
+
+
+@pytest.fixture
+def progress(repository: ResultsRepository) -> Progress:
     return Progress(repository, ExecutionRef(id="arn:execution"), datetime.now(UTC))
 
 
@@ -83,7 +87,7 @@ def test_the_event_version_is_read_even_after_an_overwrite(
 
 
 def test_progress_is_recorded_and_the_original_name_read(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress, repository: ResultsRepository
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/0f3c.jpg"
@@ -94,7 +98,7 @@ def test_progress_is_recorded_and_the_original_name_read(
     image = validate_object(_source(local_aws, event), progress)
 
     assert (image.original_name, image.duplicate) == ("Café 1.jpg", False)
-    record = progress.repository.get(owner, key)
+    record = repository.get(owner, key)
     assert record is not None
     assert (record.status, record.stage, record.original_name) == (
         ImageStatus.PROCESSING,

@@ -108,8 +108,8 @@ def test_access_denied_is_a_failure_not_a_rejection(stubbed: tuple[RekognitionBa
 
 
 def test_fault_injection_wraps_the_configured_backend() -> None:
+    from labeler.faults import FailFirstCalls
     from labeler.labels import build_backend
-    from labeler.labels.faults import FailFirstCalls
     from labeler.settings import Settings
 
     backend = build_backend(Settings(label_backend="rekognition", fail_first_label_calls=3))

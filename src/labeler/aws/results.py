@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -85,6 +85,12 @@ def record_to_item(record: ResultRecord) -> dict[str, Any]:
 def item_to_record(item: dict[str, Any]) -> ResultRecord:
     plain = _from_dynamo({k: v for k, v in item.items() if k != RESULTS_TABLE.failures_partition_key})
     return ResultRecord.model_validate(plain)
+
+
+class ResultWriter(Protocol):
+    """What the pipeline needs to record outcomes (the repository, or a fault-injecting wrapper)."""
+
+    def put_if_newer(self, record: ResultRecord) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,9 @@ class LabelBackend(Protocol):
 
 def build_backend(settings: Settings) -> LabelBackend:
     """The backend named by ``LABELER_LABEL_BACKEND``, behind fault injection when it is configured."""
-    backend = _named_backend(settings)
-    if settings.fail_first_label_calls:
-        from labeler.labels.faults import FailFirstCalls
+    from labeler.faults import with_label_faults
 
-        return FailFirstCalls(backend, settings.fail_first_label_calls)
-    return backend
+    return with_label_faults(_named_backend(settings), settings)
 
 
 def _named_backend(settings: Settings) -> LabelBackend:

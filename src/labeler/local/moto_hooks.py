@@ -9,6 +9,8 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   to the exception's class name: that is what the ASL's Retry and Catch match.
   All functions share this process's environment (their moto ``Environment`` is not applied): the
   local runtime sets one environment for all three, which is what the stack deploys anyway.
+  The function's Timeout is enforced: past it, Invoke answers ``Sandbox.Timedout`` as Lambda does
+  (the handler's thread cannot be killed; it finishes in the background, its result dropped).
 - moto's ASL interpreter really sleeps between retries. ``scale_retry_waits`` scales those sleeps
   (tests use a small factor) without touching the intervals written in the ASL.
 - EventBridge in moto has no Step Functions targets (``Rule.send_to_targets`` raises
@@ -34,6 +36,7 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import functools
 import importlib
@@ -100,6 +103,10 @@ def error_payload(error: BaseException) -> dict[str, Any]:
     }
 
 
+#: Runs handlers so that Invoke can stop waiting at the function's timeout.
+_HANDLER_THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda")
+
+
 @dataclass
 class InProcessLambdas:
     """Runs moto Lambda functions as Python handlers in this process.
@@ -130,9 +137,16 @@ class InProcessLambdas:
             invoked_function_arn=function.function_arn,
             timeout_s=int(function.timeout),
         )
+        running = _HANDLER_THREADS.submit(self.handler_for(function), event, context)
         try:
-            result = self.handler_for(function)(event, context)
-        except Exception as error:
+            result = running.result(timeout=context.timeout_s)
+        except concurrent.futures.TimeoutError:
+            timed_out = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {context.timeout_s:.2f} seconds",
+            }
+            return json.dumps(timed_out), True, ""
+        except Exception as error:  # every handler error becomes a Lambda error payload
             return json.dumps(error_payload(error)), True, ""
         return json.dumps(result), False, ""
 

@@ -1,0 +1,124 @@
+"""Fault injection, for tests and for rehearsing outages on the local stack (never set on AWS).
+
+Each fault wraps a real dependency and is configured through ``labeler.settings`` (environment
+``LABELER_FAULT_*`` / ``LABELER_FAIL_FIRST_LABEL_CALLS``), so the handlers run unchanged:
+
+- ``FailFirstCalls``: the first N label calls fail (an outage that heals).
+- ``RandomFailures``: each label call fails with a probability (throttling at a rate).
+- ``SlowLabels``: each label call first sleeps (drives the function past its timeout).
+- ``ThrottledWrites``: each results-table write fails with a probability (DynamoDB throttling).
+
+All of them raise the same typed transient errors as the real dependencies, so the state machine's
+Retry policies are what absorbs them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from labeler.aws.results import ResultWriter
+from labeler.errors import LabelServiceThrottled, StorageThrottled
+from labeler.labels.base import LabelBackend
+from labeler.models import LabelResult, ObjectRef, ResultRecord
+from labeler.settings import Settings
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self.calls += 1
+            return self.calls
+
+
+@dataclass
+class FailFirstCalls:
+    """The first ``failures`` calls raise LabelServiceThrottled, then calls go through. Thread-safe."""
+
+    inner: LabelBackend
+    failures: int
+    _counter: _Counter = field(default_factory=_Counter, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def calls(self) -> int:
+        return self._counter.calls
+
+    def detect_labels(self, image: ObjectRef) -> LabelResult:
+        call = self._counter.next()
+        if call <= self.failures:
+            raise LabelServiceThrottled(f"injected fault: call {call} of {self.failures} failing calls")
+        return self.inner.detect_labels(image)
+
+
+@dataclass
+class RandomFailures:
+    """Each call raises LabelServiceThrottled with probability ``rate``."""
+
+    inner: LabelBackend
+    rate: float
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def detect_labels(self, image: ObjectRef) -> LabelResult:
+        if self.rng.random() < self.rate:
+            raise LabelServiceThrottled(f"injected fault: throttled (rate {self.rate:.0%})")
+        return self.inner.detect_labels(image)
+
+
+@dataclass
+class SlowLabels:
+    """Each call sleeps ``delay_s`` first."""
+
+    inner: LabelBackend
+    delay_s: float
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def detect_labels(self, image: ObjectRef) -> LabelResult:
+        time.sleep(self.delay_s)
+        return self.inner.detect_labels(image)
+
+
+@dataclass
+class ThrottledWrites:
+    """Each write raises StorageThrottled with probability ``rate`` (before reaching the table)."""
+
+    inner: ResultWriter
+    rate: float
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def put_if_newer(self, record: ResultRecord) -> bool:
+        if self.rng.random() < self.rate:
+            raise StorageThrottled(f"injected fault: DynamoDB throttled (rate {self.rate:.0%})")
+        return self.inner.put_if_newer(record)
+
+
+def with_label_faults(backend: LabelBackend, settings: Settings) -> LabelBackend:
+    if settings.fail_first_label_calls:
+        backend = FailFirstCalls(backend, settings.fail_first_label_calls)
+    if settings.fault_label_failure_rate:
+        backend = RandomFailures(backend, settings.fault_label_failure_rate)
+    if settings.fault_label_delay_s:
+        backend = SlowLabels(backend, settings.fault_label_delay_s)
+    return backend
+
+
+def with_storage_faults(writer: ResultWriter, settings: Settings) -> ResultWriter:
+    if settings.fault_storage_throttle_rate:
+        return ThrottledWrites(writer, settings.fault_storage_throttle_rate)
+    return writer

@@ -1,0 +1,265 @@
+"""The one place that decides where ``labeler`` sends its AWS calls.
+
+Two kinds of target, one shape (:class:`Target`: region, resource names, clients):
+
+- local: a running ``labeler local``, found through its discovery file (``<data dir>/local.json``), or
+  any endpoint given with ``--endpoint-url`` (resource names are then the local defaults). Calls go over
+  HTTP with throwaway credentials, so nothing is ever signed with a real account's keys.
+- AWS: ``--stack NAME`` (with ``--profile`` / ``--region`` or the usual AWS environment); every resource
+  comes from the CloudFormation stack's outputs, none is typed by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+#: Written by ``labeler local`` (``labeler.local.stack.DISCOVERY_FILE``; that module imports moto, which
+#: costs the CLI seconds, so the name is repeated here and a test keeps the two equal).
+DISCOVERY_FILE = "local.json"
+DEFAULT_DATA_DIR = Path(".labeler")
+#: moto accepts any credentials; these make sure a local target never signs with a real account's keys.
+_LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+_NOT_RUNNING_HINT = "Start one with `make run` or pass --endpoint-url."
+
+
+class TargetError(Exception):
+    """The deployment could not be found or reached. The message is one line, shown as is (exit 1)."""
+
+
+class StackOutputs(BaseModel):
+    """The CloudFormation outputs of the Image Labeler stack that the CLI needs (``cdk/``: stack.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    upload_bucket: str = Field(alias="UploadBucketName")
+    results_table: str = Field(alias="ResultsTableName")
+    state_machine_arn: str = Field(alias="StateMachineArn")
+    region: str = Field(alias="Region")
+
+
+class Discovery(BaseModel):
+    """``<data dir>/local.json``, written by ``labeler local`` while it runs."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    endpoint_url: str
+    region: str
+    upload_bucket: str
+    results_table: str
+    state_machine_arn: str
+    web_url: str | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A deployment the CLI operates on: where it is, what its resources are called, clients for them."""
+
+    #: For people: "local stack at http://127.0.0.1:4566" or "stack ImageLabeler (eu-west-1)".
+    description: str
+    region: str
+    upload_bucket: str
+    results_table: str
+    state_machine_arn: str
+    s3: S3Client
+    dynamodb: DynamoDBClient
+    sfn: SFNClient
+    local: bool
+
+    def console_url(self, execution_arn: str) -> str | None:
+        """The AWS console page of an execution (None for a local target: there is no console)."""
+        if self.local:
+            return None
+        region = self.region
+        return (
+            f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+            f"#/v2/executions/details/{execution_arn}"
+        )
+
+    @property
+    def account(self) -> str:
+        """The account id, from the state machine's ARN (``arn:aws:states:<region>:<account>:...``)."""
+        return self.state_machine_arn.split(":")[4]
+
+
+def connect(
+    session: boto3.Session,
+    *,
+    description: str,
+    upload_bucket: str,
+    results_table: str,
+    state_machine_arn: str,
+    endpoint_url: str | None = None,
+) -> Target:
+    """Clients for every service the commands use, created once (clients are thread-safe, sessions not)."""
+    options: dict[str, Any] = {"config": _CONFIG, "endpoint_url": endpoint_url}
+    return Target(
+        description=description,
+        region=session.region_name or "",
+        upload_bucket=upload_bucket,
+        results_table=results_table,
+        state_machine_arn=state_machine_arn,
+        s3=session.client("s3", **options),
+        dynamodb=session.client("dynamodb", **options),
+        sfn=session.client("stepfunctions", **options),
+        local=endpoint_url is not None,
+    )
+
+
+def read_stack_outputs(cloudformation: Any, stack: str) -> StackOutputs:
+    """DescribeStacks -> the outputs, or a TargetError that says what to check."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        region = cloudformation.meta.region_name
+        if code == "ValidationError" and "does not exist" in message:
+            raise TargetError(
+                f"Stack {stack!r} not found in {region}. Check --stack, --region and --profile."
+            ) from error
+        raise TargetError(f"Could not read stack {stack!r} in {region}: {code}: {message}") from error
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    try:
+        return StackOutputs.model_validate(outputs)
+    except ValidationError as error:
+        missing = sorted(str(problem["loc"][0]) for problem in error.errors())
+        raise TargetError(
+            f"Stack {stack!r} has no output {', '.join(missing)}: is it an Image Labeler stack "
+            f"(deployed with `make deploy`)?"
+        ) from error
+
+
+def stack_target(stack: str, profile: str | None = None, region: str | None = None) -> Target:
+    """A deployed stack: credentials from the profile / environment, resources from the stack outputs."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        cloudformation = session.client("cloudformation", config=_CONFIG)
+        outputs = read_stack_outputs(cloudformation, stack)
+    except ProfileNotFound as error:
+        raise TargetError(
+            f"AWS profile {profile!r} not found (see `aws configure list-profiles`)."
+        ) from error
+    except NoRegionError as error:
+        raise TargetError("No AWS region: pass --region or set AWS_REGION.") from error
+    except NoCredentialsError as error:
+        raise TargetError(
+            "No AWS credentials: pass --profile, set AWS_PROFILE, or run `aws sso login`."
+        ) from error
+    return connect(
+        session,
+        description=f"stack {stack} ({outputs.region})",
+        upload_bucket=outputs.upload_bucket,
+        results_table=outputs.results_table,
+        state_machine_arn=outputs.state_machine_arn,
+    )
+
+
+def local_session(region: str) -> boto3.Session:
+    """A session with throwaway credentials that ignores AWS_PROFILE (which may name a profile that
+    does not exist on this machine): local targets never need, or leak, real credentials."""
+    botocore_session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.Session(botocore_session=botocore_session, region_name=region, **_LOCAL_CREDENTIALS)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def _read_discovery(data_dir: Path) -> Discovery | None:
+    path = data_dir / DISCOVERY_FILE
+    try:
+        return Discovery.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValidationError as error:
+        raise TargetError(
+            f"{path} is not a discovery file of `labeler local`: {error.errors()[0]['msg']}."
+        ) from error
+
+
+def _probe(endpoint_url: str) -> Discovery:
+    """An endpoint without a discovery file: the local stack's default names, the state machine looked up."""
+    from labeler.local.provision import StackNames  # light: no moto
+
+    names = StackNames()
+    sfn = local_session("us-east-1").client("stepfunctions", endpoint_url=endpoint_url, config=_CONFIG)
+    try:
+        machines = sfn.list_state_machines()["stateMachines"]
+    except (BotoCoreError, ClientError) as error:
+        raise TargetError(f"Nothing answers at {endpoint_url} ({error}).") from error
+    arns = [machine["stateMachineArn"] for machine in machines if machine["name"] == names.state_machine]
+    if not arns:
+        raise TargetError(
+            f"No Image Labeler stack at {endpoint_url} (no state machine {names.state_machine!r})."
+        )
+    return Discovery(
+        endpoint_url=endpoint_url,
+        region="us-east-1",
+        upload_bucket=names.upload_bucket,
+        results_table=names.results_table,
+        state_machine_arn=arns[0],
+    )
+
+
+def local_target(data_dir: Path = DEFAULT_DATA_DIR, endpoint_url: str | None = None) -> Target:
+    """The running ``labeler local`` of ``data_dir``; ``endpoint_url`` overrides its discovery file."""
+    discovery = _read_discovery(data_dir)
+    path = data_dir / DISCOVERY_FILE
+    if discovery is None:
+        if endpoint_url is None:
+            raise TargetError(f"No local stack is running (no {path}). {_NOT_RUNNING_HINT}")
+        discovery = _probe(endpoint_url)
+    elif endpoint_url is None and discovery.pid is not None and not _alive(discovery.pid):
+        raise TargetError(
+            f"No local stack is running ({path} is left over from process {discovery.pid}). "
+            + _NOT_RUNNING_HINT
+        )
+    url = endpoint_url or discovery.endpoint_url
+    return connect(
+        local_session(discovery.region),
+        description=f"local stack at {url}",
+        upload_bucket=discovery.upload_bucket,
+        results_table=discovery.results_table,
+        state_machine_arn=discovery.state_machine_arn,
+        endpoint_url=url,
+    )
+
+
+def resolve_target(
+    *,
+    stack: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    data_dir: Path = DEFAULT_DATA_DIR,
+) -> Target:
+    """``--stack`` selects AWS; otherwise the local stack. Contradictory options are a TargetError."""
+    if stack:
+        if endpoint_url:
+            raise TargetError("--stack (AWS) and --endpoint-url (local) exclude each other.")
+        return stack_target(stack, profile, region)
+    if profile or region:
+        raise TargetError("--profile and --region pick an AWS account and region: add --stack NAME.")
+    return local_target(data_dir, endpoint_url)
