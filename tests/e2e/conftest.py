@@ -13,9 +13,11 @@ import pytest
 from PIL import Image
 
 import functions.label.handler as label_handler
+from labeler.aws.results import ResultsRepository
 from labeler.labels.onnx_backend import OnnxBackend
 from labeler.local.provision import StackOutputs, set_upload_delivery
 from labeler.local.server import LocalAws
+from labeler.models import ImageStatus, ResultRecord
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +50,26 @@ def delivered(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Sessio
             yield session
         finally:
             set_upload_delivery(session, stack, enabled=False)
-            _drain(session, stack)
+            drain_executions(session, stack)
 
 
-def _drain(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
+def wait_for_final_record(
+    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
+) -> ResultRecord:
+    """The image's record once it is LABELED, REJECTED or FAILED."""
+    repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
+    deadline = time.monotonic() + timeout_s
+    while (record := repository.get(owner, key)) is None or record.status is ImageStatus.PROCESSING:
+        assert time.monotonic() < deadline, f"no final record for {key} after {timeout_s}s"
+        time.sleep(0.05)
+    return record
+
+
+def drain_executions(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
     """Wait for executions still running, so they cannot leak into later tests."""
     sfn = session.client("stepfunctions")
     deadline = time.monotonic() + timeout_s
     while sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]:
         if time.monotonic() > deadline:
-            raise TimeoutError("executions still running after the e2e module")
+            raise TimeoutError(f"executions still running after {timeout_s}s")
         time.sleep(0.05)

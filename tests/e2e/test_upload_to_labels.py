@@ -8,22 +8,11 @@ import time
 import boto3
 import pytest
 
-from labeler.aws.results import ResultsRepository
 from labeler.local.provision import StackOutputs
-from labeler.models import ImageStatus, ResultRecord
+from labeler.models import ImageStatus
+from tests.e2e.conftest import wait_for_final_record
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for_record(
-    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
-) -> ResultRecord:
-    repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
-    deadline = time.monotonic() + timeout_s
-    while (record := repository.get(owner, key)) is None or record.status is ImageStatus.PROCESSING:
-        assert time.monotonic() < deadline, f"no final record for {key} after {timeout_s}s"
-        time.sleep(0.05)
-    return record
 
 
 @pytest.mark.parametrize(
@@ -41,7 +30,7 @@ def test_a_photo_put_to_s3_gets_sensible_labels(
     key = f"uploads/{owner}/{photo} shot+1.jpg"
     delivered.client("s3").put_object(Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos[photo])
 
-    record = wait_for_record(delivered, stack, owner, key)
+    record = wait_for_final_record(delivered, stack, owner, key)
 
     assert record.status is ImageStatus.LABELED
     assert record.labels[0].name in expected
@@ -57,7 +46,7 @@ def test_a_renamed_text_file_is_rejected_and_notified(
         Bucket=stack.upload_bucket, Key=key, Body=b"%PDF-1.7 definitely a document"
     )
 
-    record = wait_for_record(delivered, stack, owner, key)
+    record = wait_for_final_record(delivered, stack, owner, key)
 
     assert (record.status, record.error_code) == (ImageStatus.REJECTED, "UNSUPPORTED_FORMAT")
     assert "PDF" in (record.reason or "")
@@ -83,7 +72,7 @@ def test_executions_started_by_eventbridge_have_names_and_history(
     delivered.client("s3").put_object(
         Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos["coffee"]
     )
-    record = wait_for_record(delivered, stack, owner, key)
+    record = wait_for_final_record(delivered, stack, owner, key)
 
     sfn = delivered.client("stepfunctions")
     execution = sfn.describe_execution(executionArn=record.execution_id)
