@@ -7,6 +7,8 @@ Each fault wraps a real dependency and is configured through ``labeler.settings`
 - ``RandomFailures``: each label call fails with a probability (throttling at a rate).
 - ``SlowLabels``: each label call first sleeps (drives the function past its timeout).
 - ``ThrottledWrites``: each results-table write fails with a probability (DynamoDB throttling).
+- ``FirstAttemptFails``: the first attempt at each distinct label call or write fails, its retry
+  goes through: every retry path exercised, deterministically, whatever the concurrency.
 
 All of them raise the same typed transient errors as the real dependencies, so the state machine's
 Retry policies are what absorbs them.
@@ -106,6 +108,46 @@ class ThrottledWrites:
         if self.rng.random() < self.rate:
             raise StorageThrottled(f"injected fault: DynamoDB throttled (rate {self.rate:.0%})")
         return self.inner.put_if_newer(record)
+
+
+class _SeenOnce:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: set[tuple[str, ...]] = set()
+
+    def first_time(self, item: tuple[str, ...]) -> bool:
+        with self._lock:
+            if item in self._seen:
+                return False
+            self._seen.add(item)
+            return True
+
+
+@dataclass
+class FirstAttemptFails:
+    """The first label call for each object version, and the first write of each record, fail."""
+
+    labels: LabelBackend | None = None
+    writer: ResultWriter | None = None
+    _seen: _SeenOnce = field(default_factory=_SeenOnce, repr=False)
+
+    @property
+    def name(self) -> str:
+        assert self.labels is not None
+        return self.labels.name
+
+    def detect_labels(self, image: ObjectRef) -> LabelResult:
+        assert self.labels is not None
+        if self._seen.first_time(("label", image.bucket, image.key, image.sequencer)):
+            raise LabelServiceThrottled("injected fault: first attempt of this label call")
+        return self.labels.detect_labels(image)
+
+    def put_if_newer(self, record: ResultRecord) -> bool:
+        assert self.writer is not None
+        item = ("write", record.image_name, record.sequencer, record.status.value, str(record.stage))
+        if self._seen.first_time(item):
+            raise StorageThrottled("injected fault: first attempt of this write")
+        return self.writer.put_if_newer(record)
 
 
 def with_label_faults(backend: LabelBackend, settings: Settings) -> LabelBackend:
