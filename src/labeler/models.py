@@ -49,9 +49,9 @@ class ImageStatus(StrEnum):
 
 
 class Stage(StrEnum):
-    """Where a PROCESSING image is: what the browser shows as live status."""
+    """Where a PROCESSING image is. Before validate has accepted an image there is no record at
+    all: clients show that as "validating"."""
 
-    VALIDATING = "VALIDATING"
     LABELING = "LABELING"
 
 

@@ -72,8 +72,10 @@ class Progress:
 def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
     """HeadObject plus one ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
 
-    Records progress on the way (VALIDATING, then LABELING). When the table already holds a final
-    outcome for this version or a newer one, the result says ``duplicate`` and labeling is skipped.
+    A valid image's progress record (PROCESSING, LABELING) is written before returning; until then a
+    client sees no record and shows "validating" (one write per image instead of two). When the
+    table already holds a final outcome for this version or a newer one, the write is refused: the
+    result says ``duplicate`` and the state machine skips labeling.
     """
     started = time.perf_counter()
     ref = source.ref
@@ -81,14 +83,12 @@ def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
         raise ImageRejected(
             RejectionCode.INVALID_KEY, f"The key {ref.key!r} is not of the form uploads/<owner>/<name>."
         )
-    fresh = progress.mark(ref, Stage.VALIDATING)
     size = source.size  # HeadObject: authoritative size, and OBJECT_GONE if it is not there any more
     head = source.read(0, HEADER_BYTES) if size else b""
     header = inspect_image(source, head)
     ref = ref.model_copy(update={"size": size})
     original_name = source.original_name
-    if fresh:
-        fresh = progress.mark(ref, Stage.LABELING, original_name)
+    fresh = progress.mark(ref, Stage.LABELING, original_name)
     return ImageInfo(
         object=ref,
         format=header.format,
