@@ -13,6 +13,7 @@ import io
 import json
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import threading
@@ -42,6 +43,21 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (Linux /proc; 0 where unavailable)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def sample_images(count: int) -> list[bytes]:
@@ -133,6 +149,7 @@ def _drive(stack: Any, images: list[bytes], concurrency: int) -> tuple[dict[str,
     for index in range(min(3, len(images))):  # warm-up: first imports, ASL parse, model session
         one(index, "warmup-")
     statuses.clear()
+    rss_before = rss_mb()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         latencies = list(pool.map(lambda index: one(index, ""), range(len(images))))
@@ -142,6 +159,7 @@ def _drive(stack: Any, images: list[bytes], concurrency: int) -> tuple[dict[str,
         "elapsed_s": round(elapsed, 2),
         "latency_ms": _latency_summary(latencies),
         "statuses": statuses,
+        "rss_mb": {"after_warm_up": rss_before, "after_run": rss_mb(), "peak": peak_rss_mb()},
     }
     return result, latencies
 

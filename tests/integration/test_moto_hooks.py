@@ -73,3 +73,27 @@ def test_rule_delivery_signature_is_what_the_hook_replaces() -> None:
     original = inspect.signature(moto_hooks._ORIGINAL_SEND_TO_TARGETS)
     assert list(original.parameters) == ["self", "original_event", "transform_input"]
     assert "NotImplementedError" in inspect.getsource(moto_hooks._ORIGINAL_SEND_TO_TARGETS)
+
+
+def test_pruning_forgets_the_oldest_finished_executions(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    from labeler.local import moto_hooks, runner
+    from labeler.samples import photo_like
+
+    session = local_aws.session()
+    sfn = session.client("stepfunctions")
+    for index in range(2):
+        event = runner.upload(
+            session.client("s3"), stack.upload_bucket, f"uploads/{owner}/{index}.jpg", photo_like(90, 90)
+        )
+        runner.wait_for_execution(sfn, runner.start_execution(sfn, stack.state_machine_arn, event))
+    executions = sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
+    oldest = min(executions, key=lambda execution: execution["startDate"])
+
+    dropped = moto_hooks.prune_finished_executions("123456789012", "us-east-1", keep=len(executions) - 1)
+
+    assert dropped == 1
+    remaining = sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
+    assert len(remaining) == len(executions) - 1
+    assert oldest["executionArn"] not in {execution["executionArn"] for execution in remaining}

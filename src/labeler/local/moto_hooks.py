@@ -27,6 +27,9 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   lives in each execution's Environment, not in the parsed tree) and builds a new boto3 client
   for every task (``boto_client_for``: one client per service and region), and compiles every
   JSONPath with a fresh yacc parser each time it evaluates it (``json_path.parse``: cached).
+- moto keeps every execution, with its history and worker, for the life of the process.
+  ``prune_finished_executions`` drops all but the newest finished ones, so a long-running local
+  stack's memory stays bounded.
 - ``route_in_process_calls``: the AWS calls this process makes itself (the handlers, the ASL
   interpreter's Lambda/SNS calls) go straight to moto's backends through moto's own botocore
   hook, the one ``mock_aws`` uses, instead of a loopback HTTP round trip each. The HTTP server
@@ -308,3 +311,21 @@ def route_in_process_calls() -> None:
     implement is answered 404 in process, never sent to AWS.
     """
     botocore_stubber.enabled = True
+
+
+def prune_finished_executions(account_id: str, region: str, keep: int) -> int:
+    """Forget all but the ``keep`` most recent finished executions of each state machine; returns how
+    many were dropped. Running executions are never touched."""
+    dropped = 0
+    for state_machine in stepfunctions_backend(account_id, region).state_machines:
+        # The ASL-executing backend's executions carry exec_status (None until they start).
+        finished = [
+            execution
+            for execution in list(state_machine.executions)
+            if (status := getattr(execution, "exec_status", None)) is not None and status.value != "RUNNING"
+        ]
+        finished.sort(key=lambda execution: execution.start_date)
+        for execution in finished[: max(len(finished) - keep, 0)]:
+            state_machine.executions.remove(execution)  # remove() is safe beside a concurrent append
+            dropped += 1
+    return dropped

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
+from labeler.local import moto_hooks
 from labeler.local.persistence import Snapshot
 from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
 from labeler.local.server import REGION, LocalAws
@@ -46,6 +47,8 @@ class LocalOptions:
     snapshot_interval_s: float = 30.0
     #: Fault injection: the first N label calls fail (LabelServiceThrottled), then the backend heals.
     fail_first_label_calls: int = 0
+    #: Finished executions kept in memory (older ones are forgotten, so memory stays bounded).
+    keep_executions: int = 1000
     prefix: str = "image-labeler"
 
 
@@ -106,6 +109,7 @@ class LocalStack:
             options.host, options.web_port, self._frontend_config(), self.recent_records
         ).start()
         self._spawn(self._watch_notifications, "labeler-notifications")
+        self._spawn(self._bound_memory, "labeler-memory")
         if options.persist:
             self._spawn(self._snapshot_periodically, "labeler-snapshots")
         discovery = self.discovery()
@@ -196,6 +200,16 @@ class LocalStack:
     def _snapshot_periodically(self) -> None:
         while not self._stopping.wait(self.options.snapshot_interval_s):
             self._save()
+
+    def _bound_memory(self) -> None:
+        while not self._stopping.wait(10):
+            self.prune_executions()
+
+    def prune_executions(self) -> int:
+        """Forget finished executions beyond ``keep_executions`` (moto would keep them all)."""
+        assert self.stack is not None
+        account = self.stack.state_machine_arn.split(":")[4]
+        return moto_hooks.prune_finished_executions(account, REGION, self.options.keep_executions)
 
     def _save(self) -> None:
         assert self.stack is not None
