@@ -7,13 +7,18 @@ provisioned once per session.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
+import boto3
 import pytest
 
-from labeler.local.provision import StackNames, StackOutputs, provision
+from labeler.aws.results import ResultsRepository
+from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
 from labeler.local.server import LocalAws, free_port
+from labeler.models import ImageStatus, ResultRecord
 
 NAMES = StackNames(prefix="test-labeler")
 MOTO_PORT = free_port()
@@ -46,6 +51,43 @@ def local_aws() -> Iterator[LocalAws]:
 def stack(local_aws: LocalAws) -> StackOutputs:
     """The whole stack; uploads start nothing by themselves unless a test turns delivery on."""
     return provision(local_aws.session(), NAMES, deliver_uploads=False)
+
+
+@contextmanager
+def uploads_delivered(
+    aws: LocalAws, stack: StackOutputs, drain_timeout_s: float = 60
+) -> Iterator[boto3.Session]:
+    """Uploads start executions through the EventBridge rule while the block runs; afterwards
+    delivery is off again and running executions have ended, so nothing leaks into later tests."""
+    session = aws.session()
+    set_upload_delivery(session, stack, enabled=True)
+    try:
+        yield session
+    finally:
+        set_upload_delivery(session, stack, enabled=False)
+        drain_executions(session, stack, drain_timeout_s)
+
+
+def wait_for_final_record(
+    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
+) -> ResultRecord:
+    """The image's record once it is LABELED, REJECTED or FAILED."""
+    repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
+    deadline = time.monotonic() + timeout_s
+    while (record := repository.get(owner, key)) is None or record.status is ImageStatus.PROCESSING:
+        assert time.monotonic() < deadline, f"no final record for {key} after {timeout_s}s"
+        time.sleep(0.05)
+    return record
+
+
+def drain_executions(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
+    """Wait until no execution of the stack is running."""
+    sfn = session.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"executions still running after {timeout_s}s")
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from labeler.aws import clients
-from labeler.aws.results import ResultsRepository
 from labeler.blueprint import Metric
 from labeler.events import PipelineState
-from labeler.faults import with_storage_faults
+from labeler.faults import results_writer
 from labeler.models import ExecutionRef, ImageStatus
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import record_outcome
@@ -25,9 +23,8 @@ _OUTCOME_METRICS = {
 }
 
 
-settings = get_settings()
 #: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
-results = with_storage_faults(ResultsRepository(clients.dynamodb(), settings.results_table), settings)
+results = results_writer(get_settings())
 
 
 class StoreRequest(BaseModel):

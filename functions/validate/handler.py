@@ -10,19 +10,17 @@ from pydantic import BaseModel
 
 from labeler.aws import clients
 from labeler.aws.objects import S3ObjectSource
-from labeler.aws.results import ResultsRepository
 from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
 from labeler.events import ObjectCreatedEvent
-from labeler.faults import with_storage_faults
+from labeler.faults import results_writer
 from labeler.models import ExecutionRef
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import Progress, validate_object
 from labeler.settings import get_settings
 
-settings = get_settings()
 #: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
-results = with_storage_faults(ResultsRepository(clients.dynamodb(), settings.results_table), settings)
+results = results_writer(get_settings())
 
 
 class ValidateRequest(BaseModel):

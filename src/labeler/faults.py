@@ -160,7 +160,12 @@ def with_label_faults(backend: LabelBackend, settings: Settings) -> LabelBackend
     return backend
 
 
-def with_storage_faults(writer: ResultWriter, settings: Settings) -> ResultWriter:
+def results_writer(settings: Settings) -> ResultWriter:
+    """The results table for a handler, behind storage fault injection only when it is configured."""
+    from labeler.aws import clients
+    from labeler.aws.results import ResultsRepository
+
+    writer: ResultWriter = ResultsRepository(clients.dynamodb(), settings.results_table)
     if settings.fault_storage_throttle_rate:
-        return ThrottledWrites(writer, settings.fault_storage_throttle_rate)
+        writer = ThrottledWrites(writer, settings.fault_storage_throttle_rate)
     return writer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,11 +12,10 @@ import pytest
 from PIL import Image
 
 import functions.label.handler as label_handler
-from labeler.aws.results import ResultsRepository
 from labeler.labels.onnx_backend import OnnxBackend
-from labeler.local.provision import StackOutputs, set_upload_delivery
+from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
-from labeler.models import ImageStatus, ResultRecord
+from tests.conftest import uploads_delivered
 
 pytestmark = pytest.mark.integration
 
@@ -42,34 +40,6 @@ def public_domain_photos() -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def delivered(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
     """Uploads start executions through the EventBridge rule; the label λ uses the offline model."""
-    session = local_aws.session()
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, uploads_delivered(local_aws, stack) as session:
         patch.setattr(label_handler, "backend", OnnxBackend())
-        set_upload_delivery(session, stack, enabled=True)
-        try:
-            yield session
-        finally:
-            set_upload_delivery(session, stack, enabled=False)
-            drain_executions(session, stack)
-
-
-def wait_for_final_record(
-    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
-) -> ResultRecord:
-    """The image's record once it is LABELED, REJECTED or FAILED."""
-    repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
-    deadline = time.monotonic() + timeout_s
-    while (record := repository.get(owner, key)) is None or record.status is ImageStatus.PROCESSING:
-        assert time.monotonic() < deadline, f"no final record for {key} after {timeout_s}s"
-        time.sleep(0.05)
-    return record
-
-
-def drain_executions(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
-    """Wait for executions still running, so they cannot leak into later tests."""
-    sfn = session.client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
-    while sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")["executions"]:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"executions still running after {timeout_s}s")
-        time.sleep(0.05)
+        yield session

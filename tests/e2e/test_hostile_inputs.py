@@ -16,8 +16,8 @@ from labeler.local import runner
 from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus, ResultRecord
 from labeler.samples import photo_like
+from tests.conftest import drain_executions, wait_for_final_record
 from tests.corpus import encode, rejected_images, valid_images
-from tests.e2e.conftest import drain_executions, wait_for_final_record
 
 pytestmark = pytest.mark.integration
 

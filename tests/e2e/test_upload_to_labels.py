@@ -10,7 +10,7 @@ import pytest
 
 from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus
-from tests.e2e.conftest import wait_for_final_record
+from tests.conftest import wait_for_final_record
 
 pytestmark = pytest.mark.integration
 

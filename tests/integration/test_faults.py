@@ -18,12 +18,11 @@ import functions.validate.handler as validate_handler
 from labeler.aws.results import item_fields
 from labeler.faults import FirstAttemptFails, RandomFailures, SlowLabels, ThrottledWrites
 from labeler.local import runner
-from labeler.local.provision import StackOutputs, set_upload_delivery
+from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
 from labeler.models import ImageStatus, ResultRecord
 from labeler.samples import photo_like
-from tests.conftest import NAMES
-from tests.e2e.conftest import drain_executions, wait_for_final_record
+from tests.conftest import NAMES, drain_executions, uploads_delivered, wait_for_final_record
 from tests.integration.pipeline_helpers import failure_messages
 
 pytestmark = pytest.mark.integration
@@ -31,13 +30,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def delivery(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
-    session = local_aws.session()
-    set_upload_delivery(session, stack, enabled=True)
-    try:
+    with uploads_delivered(local_aws, stack, drain_timeout_s=120) as session:
         yield session
-    finally:
-        set_upload_delivery(session, stack, enabled=False)
-        drain_executions(session, stack)
 
 
 def _history(session: boto3.Session, execution_arn: str) -> list[dict[str, Any]]:
