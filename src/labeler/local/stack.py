@@ -22,14 +22,13 @@ import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
 from labeler.local import moto_hooks
+from labeler.local.discovery import DEFAULT_DATA_DIR, discovery_path
 from labeler.local.persistence import Snapshot
 from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
 from labeler.local.server import REGION, LocalAws
 from labeler.local.web import WebServer
 from labeler.models import ResultRecord
 
-DEFAULT_DATA_DIR = Path(".labeler")
-DISCOVERY_FILE = "local.json"
 log = logging.getLogger("labeler.local")
 
 
@@ -50,15 +49,6 @@ class LocalOptions:
     #: Finished executions kept in memory (older ones are forgotten, so memory stays bounded).
     keep_executions: int = 1000
     prefix: str = "image-labeler"
-
-
-def discovery_path(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
-    return data_dir / DISCOVERY_FILE
-
-
-def read_discovery(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
-    """The running local stack's endpoint and resource names (raises FileNotFoundError if none runs)."""
-    return dict(json.loads(discovery_path(data_dir).read_text()))
 
 
 @dataclass

@@ -20,15 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from labeler.events import ObjectCreatedEvent
 from labeler.local.runner import TERMINAL
 from labeler.models import ObjectRef, TaskError
+from labeler.ops.errors import OperatorError
 from labeler.ops.records import Records
+from labeler.ops.statuses import ExecutionStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
     from labeler.ops.target import Target
 
-#: Execution statuses that ``--status`` accepts (Step Functions' own).
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+
 #: Statuses from which RedriveExecution can resume an execution.
 UNSUCCESSFUL = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 _MESSAGE_CHARS = 300
@@ -103,7 +104,7 @@ class ExecutionDetail(Frozen):
         return last is not None and last.type == "Task" and last.exited is None
 
 
-class ExecutionNotFound(LookupError):
+class ExecutionNotFound(OperatorError):
     """No execution by that ARN, name or key."""
 
 
@@ -157,12 +158,12 @@ def _summary(description: Mapping[str, Any]) -> ExecutionSummary:
 
 
 def list_executions(
-    target: Target, *, status: str | None = None, since: datetime | None = None, limit: int = 50
+    target: Target, *, status: ExecutionStatus | None = None, since: datetime | None = None, limit: int = 50
 ) -> list[ExecutionSummary]:
     """Newest first (Step Functions' order), with the object key of each (one DescribeExecution each)."""
     parameters: dict[str, Any] = {"stateMachineArn": target.state_machine_arn}
     if status:
-        parameters["statusFilter"] = status
+        parameters["statusFilter"] = status.value
     pages = target.sfn.get_paginator("list_executions").paginate(**parameters)
     newest_first = (execution for page in pages for execution in page["executions"])
     recent = takewhile(lambda execution: since is None or execution["startDate"] >= since, newest_first)
@@ -189,6 +190,10 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return next((value for key, value in event.items() if key.endswith("EventDetails")), {})
 
 
+def _open_attempt(run: dict[str, Any]) -> bool:
+    return bool(run["attempts"]) and "ended" not in run["attempts"][-1]
+
+
 def timeline(events: Iterable[Mapping[str, Any]]) -> list[StateRun]:
     """States entered, in order, with their attempts, from a history (oldest event first)."""
     runs: list[dict[str, Any]] = []
@@ -203,7 +208,8 @@ def timeline(events: Iterable[Mapping[str, Any]]) -> list[StateRun]:
             continue
         elif kind in ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"):
             runs[-1]["attempts"].append({"started": at})
-        elif kind.endswith(("Succeeded", "Failed", "TimedOut")) and runs[-1]["attempts"]:
+        elif kind.endswith(("Succeeded", "Failed", "TimedOut", "Aborted")) and _open_attempt(runs[-1]):
+            # A task's own end, or the execution's (timed out, aborted) cutting the attempt short.
             attempt = runs[-1]["attempts"][-1]
             attempt["ended"] = at
             if not kind.endswith("Succeeded"):

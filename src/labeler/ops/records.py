@@ -102,11 +102,11 @@ class _Expressions:
         self.values[placeholder] = {"S": value}
         return placeholder
 
-    def time_range(self, query: RecordQuery) -> list[str]:
-        """At most one clause on Timestamp (a key condition allows only one per key attribute)."""
+    def time_range(self, query: RecordQuery, attribute: str = RESULTS_TABLE.time_attribute) -> list[str]:
+        """At most one clause on the time (a key condition allows only one per key attribute)."""
         if not (query.since or query.until):
             return []
-        timestamp = self.name(RESULTS_TABLE.failures_sort_key)
+        timestamp = self.name(attribute)
         since = self.value(iso_timestamp(query.since)) if query.since else None
         until = self.value(iso_timestamp(query.until)) if query.until else None
         if since and until:
@@ -141,43 +141,43 @@ class Records:
     def find(self, query: RecordQuery) -> list[RecordView]:
         """Records matching ``query``, newest first, at most ``query.limit``.
 
-        REJECTED / FAILED read the ``FailuresByTime`` index newest first and stop at the limit; with an
-        owner, that owner's partition is read; anything else is a table scan (fine for the local stack
-        and for small tables; on a large table prefer --status FAILED/REJECTED or --owner).
+        REJECTED / FAILED read the ``FailuresByTime`` index, an owner the ``OwnerByTime`` index: both
+        newest first, so reading stops at the limit. Anything else scans the whole table and sorts it
+        (fine locally and for small tables; on a large one prefer --status FAILED/REJECTED or --owner).
         """
         records: Iterable[RecordView]
         if query.status in FAILURE_STATUSES:
-            records = self._failures(query)
+            e = _Expressions()
+            key = [f"{e.name(RESULTS_TABLE.failures_partition_key)} = {e.value(str(query.status))}"]
+            owner = [f"{e.name(RESULTS_TABLE.partition_key)} = {e.value(query.owner)}"] if query.owner else []
+            key += e.time_range(query, RESULTS_TABLE.failures_sort_key)
+            records = self._newest_first(RESULTS_TABLE.failures_index, e, key, owner)
+        elif query.owner:
+            e = _Expressions()
+            key = [f"{e.name(RESULTS_TABLE.partition_key)} = {e.value(query.owner)}"]
+            status = [f"{e.name('Status')} = {e.value(query.status)}"] if query.status else []
+            records = self._newest_first(RESULTS_TABLE.by_time_index, e, key + e.time_range(query), status)
         else:
-            records = sorted(self._owned_or_all(query), key=lambda record: record.timestamp, reverse=True)
+            records = sorted(self._scan(query), key=lambda record: record.timestamp, reverse=True)
         return list(islice(records, query.limit))
 
-    def _failures(self, query: RecordQuery) -> Iterator[RecordView]:
-        e = _Expressions()
-        key = [f"{e.name(RESULTS_TABLE.failures_partition_key)} = {e.value(str(query.status))}"]
-        key += e.time_range(query)
-        filters = [f"{e.name(RESULTS_TABLE.partition_key)} = {e.value(query.owner)}"] if query.owner else []
+    def _newest_first(
+        self, index: str, e: _Expressions, key: list[str], filters: list[str]
+    ) -> Iterator[RecordView]:
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
-            IndexName=RESULTS_TABLE.failures_index,
+            IndexName=index,
             ScanIndexForward=False,
             **e.parameters(KeyConditionExpression=key, FilterExpression=filters),
         )
         for page in pages:
             yield from (RecordView.from_item(dict(item)) for item in page.get("Items", []))
 
-    def _owned_or_all(self, query: RecordQuery) -> Iterator[RecordView]:
+    def _scan(self, query: RecordQuery) -> Iterator[RecordView]:
         e = _Expressions()
         filters = [f"{e.name('Status')} = {e.value(query.status)}"] if query.status else []
-        filters += e.time_range(query)
-        if query.owner:
-            key = [f"{e.name(RESULTS_TABLE.partition_key)} = {e.value(query.owner)}"]
-            parameters = e.parameters(KeyConditionExpression=key, FilterExpression=filters)
-            pages: Iterable[Any] = self.client.get_paginator("query").paginate(
-                TableName=self.table, **parameters
-            )
-        else:
-            parameters = e.parameters(FilterExpression=filters)
-            pages = self.client.get_paginator("scan").paginate(TableName=self.table, **parameters)
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table, **e.parameters(FilterExpression=filters + e.time_range(query))
+        )
         for page in pages:
             yield from (RecordView.from_item(dict(item)) for item in page.get("Items", []))

@@ -3,8 +3,8 @@
 For each selected item (a record from the table, a key, or an execution ARN):
 
 1. The record now (consistent read). LABELED: skip. REJECTED: skip unless replaying REJECTED. PROCESSING
-   (or any status this CLI does not know): skip while its execution runs, replay when that execution
-   ended without writing an outcome (timed out, aborted).
+   (or any status this CLI does not know): left alone while its execution runs (``--wait`` follows
+   it), replayed when that execution stopped without writing an outcome (timed out, aborted).
 2. The latest attempt. Replays are named ``replay-<sha256 of the attempt they replay>``: starting from
    the record's execution, the chain of replays is followed to its end. A replay that is still running
    or has succeeded means there is nothing to do; so does running the same replay twice, because Step
@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from labeler.events import build_object_created_event
 from labeler.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, finished, object_of
 from labeler.ops.records import RecordQuery, Records, RecordView
+from labeler.ops.statuses import Replayable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
@@ -66,17 +67,15 @@ class Selection(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: Literal["FAILED", "REJECTED"] = "FAILED"
+    status: Replayable = Replayable.FAILED
     since: datetime | None = None
     until: datetime | None = None
     error: str | None = None
     owner: str | None = None
     items: tuple[str, ...] = ()
 
-    def matches(self, record: RecordView) -> bool:
-        """``--error`` (the record's code or error name, any case) and ``--owner``."""
-        if self.owner is not None and record.owner != self.owner:
-            return False
+    def has_error(self, record: RecordView) -> bool:
+        """``--error``: the record's code or error name, in any case (DynamoDB cannot compare so)."""
         codes = {(record.error_code or "").lower(), (record.error or "").lower()}
         return self.error is None or self.error.lower() in codes
 
@@ -126,16 +125,16 @@ def summarize(items: Sequence[ReplayItem], waited: bool) -> Summary:
     def count(predicate: Callable[[ReplayItem], bool]) -> int:
         return sum(1 for item in items if predicate(item))
 
+    succeeded = count(lambda item: item.followed and item.status_after == "LABELED")
+    followed = count(lambda item: item.followed)
     return Summary(
         replayed=count(lambda item: item.action is Action.RESTART and item.started),
         redriven=count(lambda item: item.action is Action.REDRIVE and item.started),
         running=count(lambda item: item.action is Action.RUNNING),
         skipped=count(lambda item: item.action is Action.SKIP),
         errors=count(lambda item: item.error is not None),
-        succeeded=count(lambda item: item.followed and item.status_after == "LABELED") if waited else None,
-        still_failing=count(lambda item: item.followed and item.status_after != "LABELED")
-        if waited
-        else None,
+        succeeded=succeeded if waited else None,
+        still_failing=followed - succeeded if waited else None,
     )
 
 
@@ -152,7 +151,7 @@ def parse_items(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class _Pacer:
+class Pacer:
     """At most ``rate`` calls per second, evenly spaced."""
 
     def __init__(self, rate: float | None) -> None:
@@ -182,17 +181,17 @@ class Replay:
         if self.selection.items:
             return list(dict.fromkeys(self.selection.items))
         query = RecordQuery(
-            status=self.selection.status,
+            status=self.selection.status.value,
             owner=self.selection.owner,
             since=self.selection.since,
             until=self.selection.until,
         )
-        found = [record for record in self.records.find(query) if self.selection.matches(record)]
+        found = [record for record in self.records.find(query) if self.selection.has_error(record)]
         return [record.key for record in reversed(found)]
 
-    def plan(self, candidates: Iterable[str], workers: int = 8) -> list[ReplayItem]:
-        """What would happen to each candidate. Read-only (``--dry-run`` stops here)."""
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+    def plan(self, candidates: Iterable[str]) -> list[ReplayItem]:
+        """What would happen to each candidate, in order. Read-only (``--dry-run`` stops here)."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(self._plan_or_error, candidates))
 
     def _plan_or_error(self, ident: str) -> ReplayItem:
@@ -222,12 +221,9 @@ class Replay:
         skip = self._skip_reason(record)
         if skip:
             return self._skip(key, record, skip)
-        root = root or (record.execution_id if record else None)
-        if root is not None and record is not None and not record.done and root == record.execution_id:
-            description = description or describe(self.target.sfn, root)
-            if description is not None and not finished(description["status"]):
-                return self._skip(key, record, f"{record.status}: its execution is still running")
-        return self._plan_from(key, record, root, description)
+        # A PROCESSING record whose execution still runs comes out as RUNNING (followed, not restarted);
+        # one whose execution stopped without an outcome (timed out, aborted) is replayed.
+        return self._plan_from(key, record, root or (record.execution_id if record else None), description)
 
     def _skip_reason(self, record: RecordView | None) -> str | None:
         """None when the record (or its absence: never recorded) does not rule a replay out."""
@@ -235,7 +231,7 @@ class Replay:
             return None
         if record.status == "LABELED":
             return "already LABELED"
-        if record.status == "REJECTED" and self.selection.status != "REJECTED":
+        if record.status == "REJECTED" and self.selection.status is not Replayable.REJECTED:
             return "REJECTED (the image's fault); replay rejections with --status REJECTED"
         return None
 
@@ -263,16 +259,17 @@ class Replay:
         if latest is None:
             return self._restart_rebuilt(key, record, previous)
         status, arn = latest["status"], latest["executionArn"]
+        which = "its execution" if arn == root else "a replay"
         if not finished(status):
             return ReplayItem(
                 key=key,
                 action=Action.RUNNING,
-                reason=f"replay {latest['name']} is {status}" if arn != root else f"execution is {status}",
+                reason=f"{which} is {status}",
                 status_before=status_before,
                 execution_arn=arn,
             )
         if status not in UNSUCCESSFUL:
-            return self._skip(key, record, f"{latest['name']} already {status}")
+            return self._skip(key, record, f"{which} {status}")
         if latest.get("redriveStatus") == "REDRIVABLE":
             detail = explain(self.target, arn)
             if detail.stopped_in_task:
@@ -286,11 +283,11 @@ class Replay:
                     execution_arn=arn,
                     client_token=f"replay-{token}",
                 )
-        ended = "ended in its Fail state" if latest.get("redriveStatus") == "REDRIVABLE" else status
+        ended = "ended in the Fail state" if latest.get("redriveStatus") == "REDRIVABLE" else status
         return ReplayItem(
             key=key,
             action=Action.RESTART,
-            reason=f"{latest['name']} {ended}: new execution, same input",
+            reason=f"{ended}: new execution, same input",
             status_before=status_before,
             execution_arn=execution_arn(self.target.state_machine_arn, replay_name(arn)),
             input=self._replay_input(latest["input"], record),
@@ -370,7 +367,7 @@ class Replay:
         on_item: Callable[[ReplayItem], None] | None = None,
     ) -> list[ReplayItem]:
         """Redrive or start every planned item, at most ``max_rate`` per second."""
-        pacer, done = _Pacer(max_rate), []
+        pacer, done = Pacer(max_rate), []
         for item in plan:
             if item.action in (Action.RESTART, Action.REDRIVE):
                 pacer.wait()

@@ -11,8 +11,10 @@ Two kinds of target, one shape (:class:`Target`: region, resource names, clients
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,22 +24,21 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from labeler.local.discovery import DEFAULT_DATA_DIR, DISCOVERY_FILE
+from labeler.ops.errors import OperatorError
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
-#: Written by ``labeler local`` (``labeler.local.stack.DISCOVERY_FILE``; that module imports moto, which
-#: costs the CLI seconds, so the name is repeated here and a test keeps the two equal).
-DISCOVERY_FILE = "local.json"
-DEFAULT_DATA_DIR = Path(".labeler")
 #: moto accepts any credentials; these make sure a local target never signs with a real account's keys.
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 _NOT_RUNNING_HINT = "Start one with `make run` or pass --endpoint-url."
 
 
-class TargetError(Exception):
+class TargetError(OperatorError):
     """The deployment could not be found or reached. The message is one line, shown as is (exit 1)."""
 
 
@@ -72,14 +73,46 @@ class Target:
 
     #: For people: "local stack at http://127.0.0.1:4566" or "stack ImageLabeler (eu-west-1)".
     description: str
-    region: str
     upload_bucket: str
     results_table: str
     state_machine_arn: str
-    s3: S3Client
-    dynamodb: DynamoDBClient
-    sfn: SFNClient
-    local: bool
+    session: boto3.Session
+    #: A stack on this machine: no AWS console. Its calls go to ``endpoint_url`` (over HTTP from
+    #: another process) or, when that is None, wherever the session routes them (in process).
+    local: bool = False
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name or ""
+
+    @property
+    def account(self) -> str:
+        """The account id, from the state machine's ARN (``arn:aws:states:<region>:<account>:...``)."""
+        return self.state_machine_arn.split(":")[4]
+
+    @property
+    def s3(self) -> S3Client:
+        return self._client("s3")  # type: ignore[no-any-return]
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._client("dynamodb")  # type: ignore[no-any-return]
+
+    @property
+    def sfn(self) -> SFNClient:
+        return self._client("stepfunctions")  # type: ignore[no-any-return]
+
+    def _client(self, service: str) -> Any:
+        """Each client once, on first use (most commands need one or two); sessions are not thread-safe."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(  # type: ignore[call-overload]
+                    service, endpoint_url=self.endpoint_url, config=_CONFIG
+                )
+            return self._clients[service]
 
     def console_url(self, execution_arn: str) -> str | None:
         """The AWS console page of an execution (None for a local target: there is no console)."""
@@ -90,35 +123,6 @@ class Target:
             f"https://{region}.console.aws.amazon.com/states/home?region={region}"
             f"#/v2/executions/details/{execution_arn}"
         )
-
-    @property
-    def account(self) -> str:
-        """The account id, from the state machine's ARN (``arn:aws:states:<region>:<account>:...``)."""
-        return self.state_machine_arn.split(":")[4]
-
-
-def connect(
-    session: boto3.Session,
-    *,
-    description: str,
-    upload_bucket: str,
-    results_table: str,
-    state_machine_arn: str,
-    endpoint_url: str | None = None,
-) -> Target:
-    """Clients for every service the commands use, created once (clients are thread-safe, sessions not)."""
-    options: dict[str, Any] = {"config": _CONFIG, "endpoint_url": endpoint_url}
-    return Target(
-        description=description,
-        region=session.region_name or "",
-        upload_bucket=upload_bucket,
-        results_table=results_table,
-        state_machine_arn=state_machine_arn,
-        s3=session.client("s3", **options),
-        dynamodb=session.client("dynamodb", **options),
-        sfn=session.client("stepfunctions", **options),
-        local=endpoint_url is not None,
-    )
 
 
 def read_stack_outputs(cloudformation: Any, stack: str) -> StackOutputs:
@@ -145,10 +149,15 @@ def read_stack_outputs(cloudformation: Any, stack: str) -> StackOutputs:
         ) from error
 
 
+def aws_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    """Credentials and region from --profile / --region, else the usual AWS environment and config."""
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
 def stack_target(stack: str, profile: str | None = None, region: str | None = None) -> Target:
     """A deployed stack: credentials from the profile / environment, resources from the stack outputs."""
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        session = aws_session(profile, region)
         cloudformation = session.client("cloudformation", config=_CONFIG)
         outputs = read_stack_outputs(cloudformation, stack)
     except ProfileNotFound as error:
@@ -161,8 +170,8 @@ def stack_target(stack: str, profile: str | None = None, region: str | None = No
         raise TargetError(
             "No AWS credentials: pass --profile, set AWS_PROFILE, or run `aws sso login`."
         ) from error
-    return connect(
-        session,
+    return Target(
+        session=session,
         description=f"stack {stack} ({outputs.region})",
         upload_bucket=outputs.upload_bucket,
         results_table=outputs.results_table,
@@ -170,9 +179,13 @@ def stack_target(stack: str, profile: str | None = None, region: str | None = No
     )
 
 
+@functools.cache
 def local_session(region: str) -> boto3.Session:
     """A session with throwaway credentials that ignores AWS_PROFILE (which may name a profile that
-    does not exist on this machine): local targets never need, or leak, real credentials."""
+    does not exist on this machine): local targets never need, or leak, real credentials.
+
+    One per process and region: each new session loads botocore's models again (about half a second).
+    """
     botocore_session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     return boto3.Session(botocore_session=botocore_session, region_name=region, **_LOCAL_CREDENTIALS)
 
@@ -237,12 +250,13 @@ def local_target(data_dir: Path = DEFAULT_DATA_DIR, endpoint_url: str | None = N
             + _NOT_RUNNING_HINT
         )
     url = endpoint_url or discovery.endpoint_url
-    return connect(
-        local_session(discovery.region),
+    return Target(
+        session=local_session(discovery.region),
         description=f"local stack at {url}",
         upload_bucket=discovery.upload_bucket,
         results_table=discovery.results_table,
         state_machine_arn=discovery.state_machine_arn,
+        local=True,
         endpoint_url=url,
     )
 

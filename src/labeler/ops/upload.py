@@ -148,6 +148,7 @@ def wait_for_records(
     records = Records(target.dynamodb, target.results_table)
     found: dict[str, RecordView] = {}
     pending = [item.key for item in uploads if item.error is None]
+    total = len(pending)
     deadline = time.monotonic() + timeout_s
     while True:
         for key in pending:
@@ -156,7 +157,7 @@ def wait_for_records(
                 found[key] = record
         pending = [key for key in pending if key not in found or not found[key].done]
         if on_progress is not None:
-            on_progress(sum(1 for record in found.values() if record.done), len(found) + len(pending))
+            on_progress(total - len(pending), total)
         if not pending or time.monotonic() > deadline:
             break
         time.sleep(poll_s)

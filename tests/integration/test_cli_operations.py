@@ -1,0 +1,266 @@
+"""The operator commands against the session's local stack (real moto, real ASL, real handlers).
+
+The CLI finds the stack the way it finds a running ``labeler local``: through a discovery file, and
+talks to it over HTTP. Uploads are delivered through the EventBridge rule, as on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner, Result
+
+import functions.label.handler as label_handler
+from labeler.cli import app
+from labeler.faults import FailFirstCalls
+from labeler.local.discovery import DISCOVERY_FILE
+from labeler.local.provision import StackOutputs, set_upload_delivery
+from labeler.local.server import LocalAws
+from labeler.ops.records import Records
+from labeler.samples import photo_like
+
+pytestmark = pytest.mark.integration
+
+Labeler = Callable[..., Result]
+#: Label calls one image makes before it is FAILED: the first try and MaxAttempts 5 retries.
+CALLS_PER_FAILED_IMAGE = 6
+
+
+@pytest.fixture(scope="module")
+def session(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+    """Uploads start executions through the EventBridge rule while this module runs.
+
+    The handlers run in this process: their EMF metrics (printed to stdout) would land in the CLI's
+    captured output, so they are off here.
+    """
+    session = local_aws.session()
+    set_upload_delivery(session, stack, enabled=True)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+            yield session
+    finally:
+        set_upload_delivery(session, stack, enabled=False)
+        sfn, deadline = session.client("stepfunctions"), time.monotonic() + 60
+        while sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")[
+            "executions"
+        ]:
+            assert time.monotonic() < deadline, "executions still running after the CLI tests"
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws, stack: StackOutputs) -> Path:
+    """The discovery file `labeler local` would write for this stack."""
+    folder = tmp_path_factory.mktemp("labeler")
+    discovery = {
+        "endpoint_url": local_aws.endpoint_url,
+        "region": "us-east-1",
+        "upload_bucket": stack.upload_bucket,
+        "results_table": stack.results_table,
+        "state_machine_arn": stack.state_machine_arn,
+        "pid": os.getpid(),
+    }
+    (folder / DISCOVERY_FILE).write_text(json.dumps(discovery))
+    return folder
+
+
+@pytest.fixture
+def labeler(session: boto3.Session, data_dir: Path) -> Labeler:
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        started = time.perf_counter()
+        try:
+            return runner.invoke(app, [*args, "--data-dir", str(data_dir)], input=stdin)
+        finally:
+            print(
+                "TIMING", args[:2], round(time.perf_counter() - started, 3), file=__import__("sys").__stderr__
+            )
+
+    return invoke
+
+
+@pytest.fixture
+def records(session: boto3.Session, stack: StackOutputs) -> Records:
+    return Records(session.client("dynamodb"), stack.results_table)
+
+
+@pytest.fixture
+def outage(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], FailFirstCalls]:
+    """The label backend fails its next N calls, then heals."""
+
+    def install(images: int) -> FailFirstCalls:
+        flaky = FailFirstCalls(label_handler.backend, images * CALLS_PER_FAILED_IMAGE)
+        monkeypatch.setattr(label_handler, "backend", flaky)
+        return flaky
+
+    return install
+
+
+def photos(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        (folder / f"photo {number:02}.jpg").write_bytes(photo_like(160, 120, seed=number))
+    return folder
+
+
+def output(result: Result) -> Any:
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_upload_list_status_and_the_execution_behind_a_record(
+    labeler: Labeler, tmp_path: Path, owner: str
+) -> None:
+    folder = photos(tmp_path / "in", 2)
+    (folder / "notes.jpg").write_bytes(b"%PDF-1.7 not a photo")
+    (folder / ".hidden.jpg").write_bytes(photo_like(100, 100))
+
+    uploaded = labeler("upload", str(folder), "--owner", owner, "--wait", "--json")
+
+    assert uploaded.exit_code == 2, uploaded.stderr  # one file was not labeled
+    by_name = {Path(item["path"]).name: item for item in output(uploaded)}
+    assert sorted(by_name) == ["notes.jpg", "photo 00.jpg", "photo 01.jpg"]
+    assert by_name["photo 00.jpg"]["record"]["status"] == "LABELED"
+    assert by_name["photo 00.jpg"]["record"]["labels"][0]["name"]
+    assert by_name["notes.jpg"]["record"]["status"] == "REJECTED"
+    assert by_name["notes.jpg"]["record"]["error_code"] == "UNSUPPORTED_FORMAT"
+    key = by_name["photo 00.jpg"]["key"]
+    assert key.startswith(f"uploads/{owner}/") and key.endswith(".jpg") and " " not in key
+
+    listed = output(labeler("list", "--owner", owner, "--json"))
+    assert sorted(record["key"] for record in listed) == sorted(item["key"] for item in by_name.values())
+    rejected = output(labeler("list", "--owner", owner, "--status", "rejected", "--since", "10m", "--json"))
+    assert [record["key"] for record in rejected] == [by_name["notes.jpg"]["key"]]
+
+    status = labeler("status", key)
+    assert status.exit_code == 0
+    label = by_name["photo 00.jpg"]["record"]["labels"][0]["name"]
+    assert "LABELED" in status.stdout and label in status.stdout
+    assert labeler("status", by_name["notes.jpg"]["key"]).exit_code == 2
+
+    shown = output(labeler("executions", "show", key, "--json"))
+    assert shown["execution"]["status"] == "SUCCEEDED"
+    assert shown["object"]["key"] == key
+    assert [state["name"] for state in shown["states"]][:1] == ["Validate"]
+    assert "Store" in [state["name"] for state in shown["states"]]
+    assert shown["outcome"] == "LABELED"
+    assert shown["console_url"] is None  # local: no console
+
+    listed_executions = output(labeler("executions", "list", "--since", "10m", "--json"))
+    assert key in [execution["key"] for execution in listed_executions]
+
+
+def test_outage_for_20_uploads_then_replay_wait_labels_all_20(
+    labeler: Labeler,
+    tmp_path: Path,
+    owner: str,
+    outage: Callable[[int], FailFirstCalls],
+    records: Records,
+) -> None:
+    flaky = outage(20)
+
+    uploaded = labeler("upload", str(photos(tmp_path / "in", 20)), "--owner", owner, "--wait", "--json")
+
+    assert uploaded.exit_code == 2
+    assert [item["record"]["status"] for item in output(uploaded)] == ["FAILED"] * 20
+    assert flaky.calls == 20 * CALLS_PER_FAILED_IMAGE  # the backend has healed from here on
+    keys = sorted(item["key"] for item in output(uploaded))
+    failed = output(labeler("list", "--status", "FAILED", "--owner", owner, "--json"))
+    assert sorted(record["key"] for record in failed) == keys
+
+    shown = labeler("executions", "show", keys[0])
+    assert "LabelServiceThrottled" in shown.stdout and "try 6" in shown.stdout
+
+    replayed = labeler("replay", "--owner", owner, "--wait", "--max-rate", "100", "--json")
+
+    assert replayed.exit_code == 0, replayed.stdout
+    assert output(replayed)["summary"] == {
+        "replayed": 20,
+        "redriven": 0,
+        "running": 0,
+        "skipped": 0,
+        "errors": 0,
+        "succeeded": 20,
+        "still_failing": 0,
+    }
+    assert {item["execution_arn"].rsplit(":", 1)[1][:7] for item in output(replayed)["items"]} == {"replay-"}
+    assert [getattr(records.get(key), "status", None) for key in keys] == ["LABELED"] * 20
+
+    again = labeler("replay", "--owner", owner, "--wait")
+
+    assert again.exit_code == 0
+    assert "Nothing to replay" in again.stderr
+
+
+def test_replaying_the_same_failure_twice_starts_one_execution(
+    labeler: Labeler, tmp_path: Path, owner: str, outage: Callable[[int], FailFirstCalls]
+) -> None:
+    outage(1)
+    uploaded = output(
+        labeler("upload", str(photos(tmp_path / "in", 1)), "--owner", owner, "--wait", "--json")
+    )
+    key = uploaded[0]["key"]
+
+    plan = output(labeler("replay", "--key", key, "--dry-run", "--json"))
+    first = output(labeler("replay", "--key", key, "--wait", "--json"))
+    second = output(labeler("replay", "--stdin", "--json", stdin=json.dumps(uploaded)))
+
+    assert [item["action"] for item in plan["items"]] == ["restart"]
+    assert [item["action"] for item in first["items"]] == ["restart"]
+    assert first["items"][0]["execution_arn"] == plan["items"][0]["execution_arn"]
+    assert first["items"][0]["status_after"] == "LABELED"
+    assert [(item["action"], item["reason"]) for item in second["items"]] == [("skip", "already LABELED")]
+
+
+def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_version(
+    labeler: Labeler,
+    session: boto3.Session,
+    stack: StackOutputs,
+    tmp_path: Path,
+    owner: str,
+    outage: Callable[[int], FailFirstCalls],
+    records: Records,
+) -> None:
+    outage(1)
+    uploaded = output(
+        labeler("upload", str(photos(tmp_path / "in", 1)), "--owner", owner, "--wait", "--json")
+    )
+    key = uploaded[0]["key"]
+    failed = records.get(key)
+    assert failed is not None and failed.status == "FAILED"
+    # What a restart of `labeler local` leaves: the record, the object re-put under a new version id
+    # (uploads are not delivered while restoring), and no executions.
+    s3, dynamodb = session.client("s3"), session.client("dynamodb")
+    body = s3.get_object(Bucket=stack.upload_bucket, Key=key)["Body"].read()
+    set_upload_delivery(session, stack, enabled=False)
+    try:
+        new_version = s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=body)["VersionId"]
+    finally:
+        set_upload_delivery(session, stack, enabled=True)
+    s3.delete_object(Bucket=stack.upload_bucket, Key=key, VersionId=str(failed.version_id))
+    gone = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:before-the-restart"
+    dynamodb.update_item(
+        TableName=stack.results_table,
+        Key={"Owner": {"S": owner}, "ImageName": {"S": key}},
+        UpdateExpression="SET ExecutionId = :gone",
+        ExpressionAttributeValues={":gone": {"S": gone}},
+    )
+
+    replayed = output(labeler("replay", "--owner", owner, "--wait", "--json"))
+
+    assert [item["reason"] for item in replayed["items"]] == [
+        "execution gone: event rebuilt from the record (current object version)"
+    ]
+    labeled = records.get(key)
+    assert labeled is not None and labeled.status == "LABELED"
+    assert labeled.version_id == new_version
+    assert labeled.execution_id == replayed["items"][0]["execution_arn"]

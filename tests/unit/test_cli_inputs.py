@@ -1,0 +1,127 @@
+"""What operators type into the CLI: times, paths, item lists, and the errors they get back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from labeler.cli import app
+from labeler.local.discovery import DISCOVERY_FILE
+from labeler.ops.replay import parse_items
+from labeler.ops.upload import check_owner, collect, plan
+from labeler.ops.when import parse_when
+
+NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+
+
+def labeler(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", NOW - timedelta(minutes=30)),
+        ("2h", NOW - timedelta(hours=2)),
+        ("1.5d", NOW - timedelta(days=1.5)),
+        ("1w", NOW - timedelta(weeks=1)),
+        ("2026-11-25", datetime(2026, 11, 25, tzinfo=UTC)),
+        ("2026-11-25T10:30Z", datetime(2026, 11, 25, 10, 30, tzinfo=UTC)),
+        ("2026-11-25T12:30+02:00", datetime(2026, 11, 25, 10, 30, tzinfo=UTC)),
+    ],
+)
+def test_when_is_relative_or_iso(text: str, expected: datetime) -> None:
+    assert parse_when(text, now=NOW) == expected
+
+
+def test_a_time_that_is_neither_is_a_usage_error_exit_1() -> None:
+    result = labeler("list", "--since", "yesterday")
+
+    assert result.exit_code == 1
+    assert "'yesterday' is not a time" in result.stderr
+
+
+def test_an_unknown_option_exits_1_not_clicks_2() -> None:
+    assert labeler("replay", "--bogus").exit_code == 1
+
+
+def test_files_come_from_paths_folders_and_globs(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    (tmp_path / "trip" / "day 1").mkdir(parents=True)
+    (tmp_path / "trip" / "day 1" / "b.PNG").write_bytes(b"b")
+    (tmp_path / "trip" / ".thumbs").mkdir()
+    (tmp_path / "trip" / ".thumbs" / "c.jpg").write_bytes(b"c")
+    (tmp_path / "trip" / ".DS_Store").write_bytes(b"d")
+
+    files, problems = collect(
+        [str(tmp_path / "trip"), str(tmp_path / "*.jpg"), str(tmp_path / "a.jpg"), str(tmp_path / "nope.jpg")]
+    )
+
+    assert files == [tmp_path / "trip" / "day 1" / "b.PNG", tmp_path / "a.jpg"]
+    assert problems == [f"{tmp_path / 'nope.jpg'}: no such file or folder"]
+
+
+def test_keys_are_safe_unique_names_under_the_owner(tmp_path: Path) -> None:
+    names = ["holiday photo (1).JPG", "résumé.png", "archive.tar.gz", "no-extension", "odd.j p g"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+
+    keys = [upload.key for upload in plan([tmp_path / name for name in names], "alice")]
+
+    assert [key.rsplit(".", 1)[-1] if "." in key else "" for key in keys] == ["jpg", "png", "gz", "", ""]
+    assert all(key.startswith("uploads/alice/") and key.isascii() and " " not in key for key in keys)
+    assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("owner", ["", "a/b", "../x", "x" * 129, "spaces are bad"])
+def test_an_owner_must_be_one_key_segment(owner: str) -> None:
+    with pytest.raises(ValueError, match="cannot be an owner"):
+        check_owner(owner)
+
+
+def test_items_from_stdin_are_lines_or_the_json_of_labeler_list() -> None:
+    assert parse_items("uploads/a/1.jpg\n\n  arn:aws:states:x \n") == ["uploads/a/1.jpg", "arn:aws:states:x"]
+    assert parse_items(json.dumps([{"key": "uploads/a/1.jpg", "status": "FAILED"}])) == ["uploads/a/1.jpg"]
+
+
+def test_without_a_running_local_stack_the_error_says_how_to_start_one(tmp_path: Path) -> None:
+    result = labeler("status", "uploads/a/b.jpg", "--data-dir", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: No local stack is running (no {tmp_path / DISCOVERY_FILE}). "
+        "Start one with `make run` or pass --endpoint-url."
+    )
+
+
+def test_a_discovery_file_left_by_a_stopped_stack_is_not_trusted(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    discovery = {
+        "endpoint_url": "http://127.0.0.1:9",
+        "region": "us-east-1",
+        "upload_bucket": "b",
+        "results_table": "t",
+        "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:p",
+        "pid": int(gone.stdout),
+    }
+    (tmp_path / DISCOVERY_FILE).write_text(json.dumps(discovery))
+
+    result = labeler("list", "--data-dir", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert f"left over from process {discovery['pid']}" in result.stderr
+
+
+def test_profile_without_stack_is_refused() -> None:
+    result = labeler("list", "--profile", "prod")
+
+    assert result.exit_code == 1
+    assert "add --stack NAME" in result.stderr
