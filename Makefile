@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test unit lint format bench synth bootstrap deploy destroy clean
+.PHONY: help install run test unit lint format bench frontend chromium synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,13 +19,28 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: install ## Run the whole system locally (moto + offline model + web page) until Ctrl-C
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SITE := frontend/dist/index.html
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+$(FRONTEND_SITE): $(FRONTEND_STAMP) frontend/build.mjs $(shell find frontend/src -type f)
+	cd frontend && npm run --silent build
+
+frontend: $(FRONTEND_SITE) ## Build the web page into frontend/dist/ (fails over its 150 KB gzip budget)
+
+chromium: ## Install Debian's Chromium for the browser tests when it is missing (apt-get, as root)
+	scripts/ensure-chromium.sh
+
+run: install frontend ## Run the whole system locally (moto + offline model + web page) until Ctrl-C
 	$(BIN)/labeler local
 
-test: lint ## Lint, type-check, then run every test
+test: lint frontend chromium ## Lint, type-check, then run every test (Python, JS unit, browser)
+	cd frontend && npm test
 	$(BIN)/pytest
 
 unit: install ## Only the fast tests (no moto server)
+	cd frontend && npm test
 	$(BIN)/pytest tests/unit tests/infrastructure
 
 lint: install ## ruff, ruff format --check, mypy --strict, statelint
@@ -54,18 +69,19 @@ $(CDK_STAMP): cdk/package.json cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund
 	@touch $@
 
-synth: install $(CDK_STAMP) ## Build the CloudFormation template offline into cdk.out/ (cdk-nag, then cfn-lint)
+synth: install frontend $(CDK_STAMP) ## Build the CloudFormation template offline into cdk.out/ (cdk-nag, then cfn-lint)
 	$(CDK) synth --quiet --no-validation $(CDK_CONTEXT)
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/$(STACK).template.json
 
 bootstrap: install $(CDK_STAMP) ## Prepare the AWS account and region of your credentials for CDK (once)
 	$(CDK) bootstrap $(CDK_CONTEXT)
 
-deploy: install $(CDK_STAMP) ## Deploy (or update) the stack in your AWS account; outputs in cdk.out/outputs.json
+deploy: install frontend $(CDK_STAMP) ## Deploy (or update) the stack in your AWS account; outputs in cdk.out/outputs.json
 	$(CDK) deploy $(CDK_CONTEXT) --outputs-file ../cdk.out/outputs.json
 
 destroy: install $(CDK_STAMP) ## Delete the stack (keeps the results table and the upload buckets: see README)
 	$(CDK) destroy $(CDK_CONTEXT)
 
 clean: ## Remove the virtualenv, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results cdk.out cdk/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results cdk.out cdk/node_modules \
+		frontend/node_modules frontend/dist test-artifacts

@@ -150,6 +150,17 @@ class TaskError(Frozen):
     cause: str = Field(default="", alias="Cause")
 
     @property
+    def public_cause(self) -> str:
+        """Cause without the Lambda stack trace (server file paths): records are readable by guests."""
+        try:
+            payload = json.loads(self.cause)
+        except ValueError:
+            return self.cause
+        if isinstance(payload, dict) and "stackTrace" in payload:
+            return json.dumps({k: v for k, v in payload.items() if k != "stackTrace"})
+        return self.cause
+
+    @property
     def message(self) -> str:
         """The Lambda ``errorMessage`` inside Cause when Cause is a Lambda error payload, else Cause."""
         try:

@@ -129,7 +129,7 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
             "error_code": code,
             "reason": reason,
             "error": state.error.error,
-            "cause": state.error.cause[:4000],
+            "cause": state.error.public_cause[:4000],
             "failed_state": state.failed_state,
         }
     return ResultRecord(

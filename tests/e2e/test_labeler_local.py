@@ -40,7 +40,7 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
         first = _record(running, key)
         assert first["Status"]["S"] == "LABELED"
         assert first["LabelBackend"]["S"] == "onnx"
-        with urllib.request.urlopen(running.discovery["web_url"], timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(running.discovery["web_url"] + "status", timeout=10) as response:  # noqa: S310
             assert key in response.read().decode()
     finally:
         output = running.stop()

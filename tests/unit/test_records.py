@@ -78,6 +78,7 @@ def test_rejection_keeps_code_and_reason_from_the_lambda_error() -> None:
         {
             "errorMessage": "TOO_SMALL: The image is 50x50 px; each side must be at least 80 px.",
             "errorType": "ImageRejected",
+            "stackTrace": ['  File "/var/task/handler.py", line 3'],
         }
     )
     record = build_record(
@@ -89,6 +90,8 @@ def test_rejection_keeps_code_and_reason_from_the_lambda_error() -> None:
         "The image is 50x50 px; each side must be at least 80 px.",
     )
     assert record_to_item(record)["FailureStatus"] == "REJECTED"
+    assert "stackTrace" not in (record.cause or "")  # guests read their records: no server paths
+    assert json.loads(record.cause or "")["errorType"] == "ImageRejected"
 
 
 def test_failure_from_a_states_error_without_a_lambda_payload() -> None:

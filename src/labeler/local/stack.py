@@ -27,7 +27,8 @@ from labeler.local.persistence import Snapshot
 from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
 from labeler.local.server import REGION, LocalAws
 from labeler.local.web import WebServer
-from labeler.models import ResultRecord
+from labeler.models import UPLOAD_PREFIX, ResultRecord
+from labeler.ops.target import Target
 
 log = logging.getLogger("labeler.local")
 
@@ -96,7 +97,19 @@ class LocalStack:
         set_upload_delivery(session, self.stack, enabled=True)
         self._warm_up()
         self.web = WebServer(
-            options.host, options.web_port, self._frontend_config(), self.recent_records
+            options.host,
+            options.web_port,
+            self._frontend_config(),
+            self.recent_records,
+            # The executions view: this stack as `labeler executions` sees it.
+            executions=Target(
+                description=f"local stack at {self.aws.endpoint_url}",
+                upload_bucket=self.stack.upload_bucket,
+                results_table=self.stack.results_table,
+                state_machine_arn=self.stack.state_machine_arn,
+                session=session,  # in this process: routed to moto's backends directly
+                local=True,
+            ),
         ).start()
         self._spawn(self._watch_notifications, "labeler-notifications")
         self._spawn(self._bound_memory, "labeler-memory")
@@ -132,6 +145,7 @@ class LocalStack:
             "identityPoolId": self.stack.identity_pool_id,
             "uploadBucket": self.stack.upload_bucket,
             "resultsTable": self.stack.results_table,
+            "uploadPrefix": UPLOAD_PREFIX,
             "local": True,
         }
 

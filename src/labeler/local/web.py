@@ -1,23 +1,33 @@
 """The local web server: the built page from ``frontend/dist`` when there is one, ``/config.json`` for it,
-and until then a small server-rendered status page of the latest records.
+a small server-rendered status page of the latest records (at ``/`` until the page is built, and always at
+``/status``), and, for the page's executions view, the local stack's Step Functions executions as JSON
+(the local stand-in for the Step Functions console).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import mimetypes
+import re
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeler.blueprint import REPO_ROOT
 from labeler.models import ResultRecord
+from labeler.ops.executions import ExecutionNotFound, execution_arn, explain, list_executions
+
+if TYPE_CHECKING:
+    from labeler.ops.target import Target
 
 FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
+#: What Step Functions allows in an execution name (no ':' or '/': the name is appended to an ARN).
+_EXECUTION_NAME = re.compile(r"[\w-]{1,80}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "; ".join(
         [
@@ -66,7 +76,15 @@ def render_status_page(records: list[ResultRecord], bucket: str, endpoint: str) 
 
 
 class WebServer:
-    """Serves the page on its own thread; ``recent_records`` and ``config`` are read per request."""
+    """Serves the page on its own thread; ``recent_records`` and ``config`` are read per request.
+
+    With ``executions`` (the local stack as ``labeler executions`` sees it), ``/api/executions`` lists the
+    recent executions and ``/api/executions/<name>`` explains one (``labeler.ops.executions``: its states,
+    attempts and errors), as JSON; without it, both answer 404 and the page says the view is unavailable.
+    """
+
+    #: Executions listed by ``/api/executions``, newest first.
+    EXECUTIONS_LIMIT = 50
 
     def __init__(
         self,
@@ -75,8 +93,10 @@ class WebServer:
         config: dict[str, Any],
         recent_records: Callable[[], list[ResultRecord]],
         static_dir: Path = FRONTEND_DIST,
+        executions: Target | None = None,
     ) -> None:
         self.config, self.recent_records, self.static_dir = config, recent_records, static_dir
+        self.executions = executions
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,22 +123,45 @@ class WebServer:
         self.httpd.server_close()
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
-        path = request.path.split("?", 1)[0]
+        path = request.path.partition("?")[0]
         if path == "/config.json":
-            self._send(request, HTTPStatus.OK, "application/json", json.dumps(self.config).encode())
+            self._send_json(request, HTTPStatus.OK, self.config)
             return
-        static = self._static_file(path)
+        if path == "/api/executions" or path.startswith("/api/executions/"):
+            self._executions(request, path.removeprefix("/api/executions").strip("/"))
+            return
+        static = self._static_file(path) if path != "/status" else None
         if static is not None:
             content_type = mimetypes.guess_type(static.name)[0] or "application/octet-stream"
             self._send(request, HTTPStatus.OK, content_type, static.read_bytes())
             return
-        if path in ("/", "/index.html"):
+        if path in ("/", "/index.html", "/status"):
             page = render_status_page(
                 self.recent_records(), self.config["uploadBucket"], self.config["endpoint"]
             )
             self._send(request, HTTPStatus.OK, "text/html; charset=utf-8", page.encode())
             return
         self._send(request, HTTPStatus.NOT_FOUND, "text/plain", b"not found")
+
+    def _executions(self, request: BaseHTTPRequestHandler, name: str) -> None:
+        target = self.executions
+        if target is None:
+            self._send_json(request, HTTPStatus.NOT_FOUND, {"message": "no executions on this server"})
+            return
+        if not name:
+            listed = list_executions(target, limit=self.EXECUTIONS_LIMIT)
+            self._send_json(
+                request, HTTPStatus.OK, {"executions": [e.model_dump(mode="json") for e in listed]}
+            )
+            return
+        detail = None
+        if _EXECUTION_NAME.fullmatch(name):
+            with contextlib.suppress(ExecutionNotFound):
+                detail = explain(target, execution_arn(target.state_machine_arn, name))
+        if detail is None:
+            self._send_json(request, HTTPStatus.NOT_FOUND, {"message": f"no execution named {name!r}"})
+            return
+        self._send_json(request, HTTPStatus.OK, detail.model_dump(mode="json"))
 
     def _static_file(self, path: str) -> Path | None:
         if not self.static_dir.is_dir():
@@ -127,6 +170,10 @@ class WebServer:
         if not candidate.is_relative_to(self.static_dir.resolve()) or not candidate.is_file():
             return None
         return candidate
+
+    @classmethod
+    def _send_json(cls, request: BaseHTTPRequestHandler, status: HTTPStatus, body: Any) -> None:
+        cls._send(request, status, "application/json", json.dumps(body).encode())
 
     @staticmethod
     def _send(request: BaseHTTPRequestHandler, status: HTTPStatus, content_type: str, body: bytes) -> None:

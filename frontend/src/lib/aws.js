@@ -1,0 +1,121 @@
+/**
+ * The page's AWS calls, with Cognito guest credentials: presign an upload under the guest's own prefix,
+ * read the guest's own results (GetItem by key; Query on the OwnerByTime index, newest first).
+ */
+
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { fromCognitoIdentityPool } from "@aws-sdk/credential-provider-cognito-identity";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+
+import { shareCredentials } from "./credentials.js";
+
+// labeler.blueprint.RESULTS_TABLE: partition key, sort key and the owner-by-time index.
+const OWNER = "Owner";
+const IMAGE_NAME = "ImageName";
+const BY_TIME_INDEX = "OwnerByTime";
+/** The pipeline URL-decodes this S3 metadata into the record's OriginalName. */
+const ORIGINAL_NAME_HEADER = "x-amz-meta-original-name";
+const UPLOAD_URL_TTL_S = 300;
+
+/** @param {import("./config.js").Config} config */
+export function connect(config) {
+  const clientConfig = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+  const credentials = shareCredentials(
+    fromCognitoIdentityPool({ identityPoolId: config.identityPoolId, clientConfig }),
+  );
+  const s3 = new S3Client({
+    ...clientConfig,
+    credentials,
+    // moto on one port has no bucket subdomains; on AWS, virtual-hosted URLs match the site's CSP.
+    forcePathStyle: Boolean(config.endpoint),
+    // The default CRC32 checksum cannot be computed over a browser File (aws-sdk-js-v3#6834).
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  const dynamo = DynamoDBDocumentClient.from(
+    // Account-based endpoints (<account>.ddb.<region>…) are not in the site's CSP.
+    new DynamoDBClient({ ...clientConfig, credentials, accountIdEndpointMode: "disabled" }),
+  );
+
+  return {
+    /** The guest's identity id: the owner of its uploads and records (kept in IndexedDB by the SDK). */
+    async identityId() {
+      return (await credentials()).identityId;
+    },
+
+    /** A URL to PUT the file to, and the headers that must go with it (they are signed). */
+    async presignUpload({ key, contentType, originalName }) {
+      const command = new PutObjectCommand({
+        Bucket: config.uploadBucket,
+        Key: key,
+        ContentType: contentType,
+        Metadata: { "original-name": encodeURIComponent(originalName) },
+      });
+      const url = await getSignedUrl(s3, command, {
+        expiresIn: UPLOAD_URL_TTL_S,
+        unhoistableHeaders: new Set([ORIGINAL_NAME_HEADER]),
+      });
+      return {
+        url,
+        headers: { "Content-Type": contentType, [ORIGINAL_NAME_HEADER]: encodeURIComponent(originalName) },
+      };
+    },
+
+    /** The results record of one upload, or undefined until the pipeline writes one. */
+    async record(owner, key) {
+      const { Item } = await dynamo.send(
+        new GetCommand({
+          TableName: config.resultsTable,
+          Key: { [OWNER]: owner, [IMAGE_NAME]: key },
+          ConsistentRead: true,
+        }),
+      );
+      return Item;
+    },
+
+    /** The owner's records, newest first, from `cursor` on; `cursor` in the answer continues the list. */
+    async myUploads(owner, { limit = 50, cursor = undefined } = {}) {
+      const { Items = [], LastEvaluatedKey } = await dynamo.send(
+        new QueryCommand({
+          TableName: config.resultsTable,
+          IndexName: BY_TIME_INDEX,
+          KeyConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#owner": OWNER },
+          ExpressionAttributeValues: { ":owner": owner },
+          ScanIndexForward: false,
+          Limit: limit,
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      return { records: Items, cursor: LastEvaluatedKey };
+    },
+  };
+}
+
+/**
+ * PUT a file with upload progress (fetch cannot report it). Resolves on 2xx.
+ * @param {(fraction: number) => void} onProgress
+ */
+export function putFile(url, file, headers, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("PUT", url);
+    for (const [name, value] of Object.entries(headers)) {
+      request.setRequestHeader(name, value);
+    }
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) {
+        onProgress(event.loaded / event.total);
+      }
+    });
+    request.addEventListener("load", () =>
+      request.status >= 200 && request.status < 300
+        ? resolve()
+        : reject(new Error(`The upload was refused (HTTP ${request.status}).`)),
+    );
+    request.addEventListener("error", () => reject(new Error("The upload failed: network error.")));
+    request.send(file);
+  });
+}
