@@ -1,6 +1,7 @@
 /**
  * A card's live status, from what the browser knows: its own upload, then the results record
- * (`Status` PROCESSING with `Stage` VALIDATING or LABELING, then LABELED, REJECTED or FAILED).
+ * (none while validate runs, then `Status` PROCESSING with `Stage` LABELING, then LABELED, REJECTED
+ * or FAILED).
  */
 
 /** @typedef {"refused" | "uploading" | "upload-failed" | "validating" | "labeling" | "labeled" |
@@ -58,7 +59,7 @@ export function cardState(record, upload) {
     case "stale":
       return state("stale", "The pipeline has not finished this image; reload the page later.");
     default:
-      // Uploaded: the record appears once validation starts.
+      // Uploaded: the record appears once validate has accepted the image (or rejected it).
       return state("validating");
   }
 }

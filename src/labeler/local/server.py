@@ -78,11 +78,6 @@ class LocalAws:
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
         return self
 
-    def reset(self) -> None:
-        """Drop every resource (hooks and configuration stay)."""
-        self._post("/moto-api/reset", {})
-        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
