@@ -1,9 +1,12 @@
 """``make bench``: the local pipeline end to end, and the bare model on the same images, in one run.
 
-End to end: each image is put through the S3 API of a local stack (EventBridge delivery on, the
-offline model labeling), and its latency runs from the start of PutObject until its record is
-readable in DynamoDB. Bare: the same images through decode + preprocess + inference in a loop, on
-one thread, no AWS. Results go to ``results/bench.json`` and ``results/bench.png``.
+End to end: each image is put through the S3 API of a ``labeler local`` process (EventBridge
+delivery on, the offline model labeling) from this process, as a browser or the CLI would, and its
+latency runs from the start of PutObject until its final record is written, with ``--concurrency``
+uploads in flight. Bare: the same images through
+decode + preprocess + inference in a loop, on one thread, no AWS (the configuration that is fastest
+on this 2-core machine), before and after the pipeline run. Results go to ``results/bench.json``
+and ``results/bench.png``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import io
 import json
 import os
 import platform
-import resource
 import statistics
 import tempfile
 import threading
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from labeler.aws.results import ResultsRepository
+from labeler.local.process import LocalProcess
 from labeler.models import ImageStatus
 from labeler.samples import photo_like
 
@@ -43,21 +47,6 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
-
-
-def rss_mb() -> float:
-    """This process's resident memory now (Linux /proc; 0 where unavailable)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def sample_images(count: int) -> list[bytes]:
@@ -107,59 +96,96 @@ def _latency_summary(latencies: list[float]) -> dict[str, float]:
 
 
 def end_to_end(images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
-    from labeler.local.server import free_port
-    from labeler.local.stack import LocalOptions, LocalStack
-
-    with tempfile.TemporaryDirectory() as data_dir:
-        options = LocalOptions(
-            port=free_port(), web_port=free_port(), data_dir=Path(data_dir), persist=False, prefix="bench"
-        )
-        stack = LocalStack(options)
-        stack.start()
-        try:
-            return _drive(stack, images, concurrency)
-        finally:
-            stack.stop()
+    """Drive a ``labeler local`` process, started as a user starts it, over its HTTP endpoint."""
+    with tempfile.TemporaryDirectory() as data_dir, LocalProcess(Path(data_dir), ["--ephemeral"]) as stack:
+        return _drive(stack, images, concurrency)
 
 
-def _drive(stack: Any, images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
-    session = stack.session()
-    s3, results = session.client("s3"), stack.results()
-    bucket = stack.stack.upload_bucket
+class CompletionWatcher:
+    """Tells waiting uploaders when their image's final record is stored.
+
+    One thread polls for every image in flight with one BatchGetItem per tick, so what observing
+    costs the stack stays the same whatever the concurrency (a GetItem loop per image measured a
+    quarter of the pipeline's CPU at concurrency 2).
+    """
+
+    def __init__(self, results: ResultsRepository, interval_s: float = 0.05) -> None:
+        self._results = results
+        self._interval_s = interval_s
+        self._waiting: dict[tuple[str, str], tuple[threading.Event, list[tuple[ImageStatus, str]]]] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="bench-watcher", daemon=True)
+
+    def __enter__(self) -> CompletionWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def wait(self, owner: str, key: str, timeout_s: float) -> tuple[ImageStatus, str]:
+        """The final status of ``key`` and the Timestamp its record was written with."""
+        done, slot = threading.Event(), list[tuple[ImageStatus, str]]()
+        with self._lock:
+            self._waiting[(owner, key)] = (done, slot)
+        if not done.wait(timeout_s):
+            raise TimeoutError(f"no final record for {key} within {timeout_s:.0f} s")
+        return slot[0]
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            with self._lock:
+                keys = list(self._waiting)
+            if not keys:
+                continue
+            for found_key, outcome in self._results.statuses(keys).items():
+                if outcome[0] is ImageStatus.PROCESSING:
+                    continue
+                with self._lock:
+                    done, slot = self._waiting.pop(found_key)
+                slot.append(outcome)
+                done.set()
+
+
+def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
+    s3 = stack.client("s3")
+    results = ResultsRepository(stack.client("dynamodb"), stack.discovery["results_table"])
+    bucket = stack.discovery["upload_bucket"]
     statuses: dict[str, int] = {}
     lock = threading.Lock()
 
-    def one(index: int, prefix: str) -> float:
+    def one(watcher: CompletionWatcher, index: int, prefix: str) -> float:
         """Latency from the start of PutObject to the moment the final record was written.
 
-        The record's own Timestamp (ms) marks the write, so how often this loop polls for it (and
-        the load the polling adds) does not count.
+        The record's own Timestamp (ms) marks the write, so how often the watcher polls for it does
+        not count.
         """
         key = f"uploads/bench/{prefix}{index:05d}.jpg"
         started = time.time()
         s3.put_object(Bucket=bucket, Key=key, Body=images[index], ContentType="image/jpeg")
-        while (record := results.get("bench", key)) is None or record.status is ImageStatus.PROCESSING:
-            if time.time() > started + 120:
-                raise TimeoutError(f"no final record for {key}")
-            time.sleep(0.02)
+        status, written_at = watcher.wait("bench", key, timeout_s=120)
         with lock:
-            statuses[record.status.value] = statuses.get(record.status.value, 0) + 1
-        return (datetime.fromisoformat(record.timestamp).timestamp() - started) * 1000
+            statuses[status.value] = statuses.get(status.value, 0) + 1
+        return (datetime.fromisoformat(written_at).timestamp() - started) * 1000
 
-    for index in range(min(3, len(images))):  # warm-up: first imports, ASL parse, model session
-        one(index, "warmup-")
-    statuses.clear()
-    rss_before = rss_mb()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        latencies = list(pool.map(lambda index: one(index, ""), range(len(images))))
-    elapsed = time.perf_counter() - started
+    with CompletionWatcher(results) as watcher:
+        for index in range(min(3, len(images))):  # warm-up: first imports, ASL parse, model session
+            one(watcher, index, "warmup-")
+        statuses.clear()
+        memory_before = stack.memory_mb()["now"]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            latencies = list(pool.map(lambda index: one(watcher, index, ""), range(len(images))))
+        elapsed = time.perf_counter() - started
+    memory = stack.memory_mb()
     result = {
         "throughput_images_per_s": round(len(images) / elapsed, 2),
         "elapsed_s": round(elapsed, 2),
         "latency_ms": _latency_summary(latencies),
         "statuses": statuses,
-        "rss_mb": {"after_warm_up": rss_before, "after_run": rss_mb(), "peak": peak_rss_mb()},
+        "stack_rss_mb": {"after_warm_up": memory_before, "after_run": memory["now"], "peak": memory["peak"]},
     }
     return result, latencies
 
@@ -192,22 +218,31 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=3,
+        help="uploads in flight at once (closed loop); 1 measures latency alone, not throughput",
+    )
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     arguments = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
     images = sample_images(arguments.images)
+    # The bare model before and after the pipeline: this machine's speed drifts by ~10% between
+    # runs, and the faster of the two is the limit the pipeline is held to.
+    bare_runs = [bare_model(images)]
     pipeline, latencies = end_to_end(images, arguments.concurrency)
-    bare = bare_model(images)
+    bare_runs.append(bare_model(images))
+    bare = max(bare_runs, key=lambda run: run["throughput_images_per_s"])
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "images": len(images),
         "concurrency": arguments.concurrency,
         "end_to_end": pipeline,
-        "bare_model": bare,
+        "bare_model": {**bare, "runs_images_per_s": [run["throughput_images_per_s"] for run in bare_runs]},
         "ratio_pipeline_to_bare": round(
             pipeline["throughput_images_per_s"] / bare["throughput_images_per_s"], 3
         ),

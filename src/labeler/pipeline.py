@@ -70,7 +70,7 @@ class Progress:
 
 
 def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
-    """HeadObject plus one ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
+    """One ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
 
     A valid image's progress record (PROCESSING, LABELING) is written before returning; until then a
     client sees no record and shows "validating" (one write per image instead of two). When the
@@ -83,8 +83,8 @@ def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
         raise ImageRejected(
             RejectionCode.INVALID_KEY, f"The key {ref.key!r} is not of the form uploads/<owner>/<name>."
         )
-    size = source.size  # HeadObject: authoritative size, and OBJECT_GONE if it is not there any more
-    head = source.read(0, HEADER_BYTES) if size else b""
+    head = source.read(0, HEADER_BYTES)  # OBJECT_GONE if it is not there any more
+    size = source.size  # the whole object's, from the same GET
     header = inspect_image(source, head)
     ref = ref.model_copy(update={"size": size})
     original_name = source.original_name

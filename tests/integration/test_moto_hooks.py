@@ -5,10 +5,13 @@ from __future__ import annotations
 import inspect
 import json
 from importlib.metadata import version
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
@@ -97,3 +100,147 @@ def test_pruning_forgets_the_oldest_finished_executions(
     remaining = sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
     assert len(remaining) == len(executions) - 1
     assert oldest["executionArn"] not in {execution["executionArn"] for execution in remaining}
+
+
+def test_dynamodb_answers_are_what_motos_serializer_would_send(local_aws: LocalAws, owner: str) -> None:
+    from moto.dynamodb.responses import DynamoResult
+
+    from labeler.local import moto_hooks
+
+    compared: list[tuple[bool, bool]] = []  # (same answer, took the direct path)
+
+    def both_ways(self: DynamoResult, context: Any) -> Any:
+        fast = moto_hooks._dynamo_execute_result(self, context)
+        slow = moto_hooks._ORIGINAL_DYNAMO_EXECUTE_RESULT(self, context)
+        direct = fast[1] == {"Content-Type": context.serializer_class.CONTENT_TYPE}
+        compared.append(((fast[0], json.loads(fast[2])) == (slow[0], json.loads(slow[2])), direct))
+        return fast
+
+    dynamodb = local_aws.session().client("dynamodb")
+    table = f"hooks-{owner}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoResult, "execute_result", both_ways)
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        item: dict[str, Any] = {
+            "k": {"S": "a"},
+            "n": {"N": "1.50"},
+            "b": {"B": b"\x00\xff"},
+            "l": {"L": [{"M": {"x": {"BOOL": True}}}, {"NULL": True}, {"SS": ["p", "q"]}]},
+        }
+        dynamodb.put_item(TableName=table, Item=item, ReturnConsumedCapacity="TOTAL")
+        assert dynamodb.get_item(TableName=table, Key={"k": {"S": "a"}})["Item"] == item
+        dynamodb.query(
+            TableName=table, KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": {"S": "a"}}
+        )
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": [{"k": {"S": "a"}}, {"k": {"S": "none"}}]}})
+        dynamodb.put_item(TableName=table, Item={"k": {"S": "a"}}, ReturnValues="ALL_OLD")
+        dynamodb.delete_table(TableName=table)
+
+    assert compared and all(same for same, _ in compared)
+    assert sum(direct for _, direct in compared) >= 5  # CreateTable's dates take moto's own path
+
+
+def test_a_conditional_write_reuses_its_parsed_condition_and_still_evaluates_it(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    from labeler.local import moto_hooks
+
+    dynamodb = local_aws.session().client("dynamodb")
+    key = {"Owner": {"S": owner}, "ImageName": {"S": "condition"}}
+
+    def put_unless_present() -> None:
+        dynamodb.put_item(
+            TableName=stack.results_table,
+            Item=key,
+            ConditionExpression="attribute_not_exists(#name)",
+            ExpressionAttributeNames={"#name": "ImageName"},
+        )
+
+    moto_hooks._PARSED_CONDITIONS.clear()
+    put_unless_present()
+    assert len(moto_hooks._PARSED_CONDITIONS) == 1  # parsed once for validation and evaluation
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        put_unless_present()  # the same parsed condition, now false
+
+
+def test_in_process_calls_carry_sigv4_headers_without_signing_but_presigned_urls_are_signed(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    s3 = local_aws.session().client("s3")
+    seen: list[dict[str, str]] = []
+    s3.meta.events.register(
+        "before-send.s3.PutObject",
+        lambda request, **_: seen.append(
+            {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        ),
+        unique_id=f"headers-{owner}",
+    )
+    body = bytes(range(256)) * 300  # sent aws-chunked with a CRC32 trailer, as boto3 does by default
+    key = f"uploads/{owner}/signed.bin"
+
+    s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=body)
+
+    authorization = seen[0]["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=local/")
+    assert "/us-east-1/s3/aws4_request" in authorization and "Signature=in-process" in authorization
+    assert s3.get_object(Bucket=stack.upload_bucket, Key=key)["Body"].read() == body
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": stack.upload_bucket, "Key": key})
+    query = parse_qs(urlsplit(url).query)
+    signature = (query.get("Signature") or query.get("X-Amz-Signature") or [""])[0]
+    assert len(signature) >= 20 and signature != "in-process"  # computed by botocore as always
+
+
+def test_lambda_tasks_reach_the_backend_directly_with_the_answers_boto3_would_give(
+    local_aws: LocalAws, stack: StackOutputs
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from labeler.local import moto_hooks
+
+    assert lambda_eval_utils._invoke_lambda_function is moto_hooks._invoke_lambda_task
+    label_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{NAMES.prefix}-label"
+
+    failed = moto_hooks._invoke_lambda_task(
+        {"FunctionName": label_arn, "Payload": b'{"image": 1}'}, "us-east-1", None
+    )
+    assert (failed["StatusCode"], failed["FunctionError"]) == (200, "Handled")
+    assert failed["Payload"]["errorType"] == "ValidationError"  # parsed, as the interpreter expects
+
+    with pytest.raises(ClientError) as raised:
+        moto_hooks._invoke_lambda_task(
+            {"FunctionName": label_arn + "-missing", "Payload": b"{}"}, "us-east-1", None
+        )
+    assert (
+        raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    )  # -> Lambda.ResourceNotFound...
+
+
+def test_copy_json_tree_copies_like_deepcopy() -> None:
+    from labeler.local.moto_hooks import copy_json_tree
+
+    marker = object()
+    original: dict[str, Any] = {
+        "a": [1, 2.5, {"b": None, "c": True}],
+        "d": "text",
+        "e": (1, [2]),
+        "f": marker,
+    }
+    copied = copy_json_tree(original)
+
+    assert copied == {**original, "f": copied["f"]}
+    copied["a"][2]["b"] = "changed"
+    copied["e"][1].append(3)
+    assert original["a"][2]["b"] is None and original["e"] == (1, [2])  # tuples go through deepcopy
+    assert copied["f"] is not marker  # anything else too
+
+
+def test_backend_url_tables_are_built_once_per_backend_class() -> None:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends["123456789012"]["aws"]
+    assert backend.urls is backend.urls

@@ -57,3 +57,28 @@ def test_which_write_wins(
     stored = repository.get(owner, f"uploads/{owner}/a.jpg")
     assert stored is not None
     assert stored.execution_id == ("second" if second_wins else "first")
+
+
+def test_statuses_reads_many_keys_in_batches_and_leaves_absent_ones_out(
+    repository: ResultsRepository, owner: str
+) -> None:
+    labeled = _record(owner, ImageStatus.LABELED, "0A", execution="one")
+    processing = _record(owner, ImageStatus.PROCESSING, "0A", execution="two").model_copy(
+        update={"image_name": f"uploads/{owner}/b.jpg", "timestamp": "2026-01-01T00:00:01.000Z"}
+    )
+    assert repository.put_if_newer(labeled) and repository.put_if_newer(processing)
+    absent = [(owner, f"uploads/{owner}/absent-{index}.jpg") for index in range(118)]
+    sent: list[int] = []
+    repository.client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchGetItem",
+        lambda params, **_: sent.append(len(next(iter(params["RequestItems"].values()))["Keys"])),
+        unique_id=f"count-{owner}",
+    )
+
+    found = repository.statuses([(owner, labeled.image_name), *absent, (owner, processing.image_name)] * 2)
+
+    assert found == {
+        (owner, labeled.image_name): (ImageStatus.LABELED, labeled.timestamp),
+        (owner, processing.image_name): (ImageStatus.PROCESSING, processing.timestamp),
+    }
+    assert sorted(sent) == [20, 100]  # 120 distinct keys, at most 100 per request

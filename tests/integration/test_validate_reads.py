@@ -37,15 +37,26 @@ def progress(repository: ResultsRepository) -> Progress:
     return Progress(repository, ExecutionRef(id="arn:execution"), datetime.now(UTC))
 
 
-def test_a_15_mb_image_costs_one_head_and_at_most_64_kib(
+def _s3_requests(source: S3ObjectSource) -> list[str]:
+    """Records the S3 operations ``source`` sends from now on."""
+    sent: list[str] = []
+    source.client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: sent.append(model.name), unique_id=f"count-{id(sent)}"
+    )
+    return sent
+
+
+def test_a_15_mb_image_costs_one_request_and_at_most_64_kib(
     local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/big.jpg", padded_jpeg())
     source = _source(local_aws, event)
+    sent = _s3_requests(source)
 
     image = validate_object(source, progress)
 
+    assert sent == ["GetObject"]  # size and metadata come from the ranged GET's answer
     assert image.object.size > 14 * 1024 * 1024
     assert (image.width, image.height) == (640, 480)
     assert source.bytes_read <= HEADER_BYTES
@@ -60,6 +71,21 @@ def test_large_metadata_needs_only_small_extra_reads(
 
     # one small read per metadata segment that ends past the first 64 KiB (two here)
     assert (validate_object(source, progress).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
+
+
+def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(
+    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+) -> None:
+    s3 = local_aws.session().client("s3")
+    event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/empty.jpg", b"")
+    source = _source(local_aws, event)
+    sent = _s3_requests(source)
+
+    with pytest.raises(ImageRejected) as raised:
+        validate_object(source, progress)
+
+    assert raised.value.code is RejectionCode.EMPTY
+    assert sent == ["GetObject", "HeadObject"]  # S3 answers a range over zero bytes with InvalidRange
 
 
 def test_object_deleted_before_validation_is_object_gone(

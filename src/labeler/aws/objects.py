@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -18,8 +18,20 @@ _GONE = {"404", "NoSuchKey", "NoSuchVersion", "NotFound", "412", "PreconditionFa
 _THROTTLED = {"SlowDown", "ServiceUnavailable", "InternalError", "500", "503", "RequestTimeout"}
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _total_size(response: Any) -> int:
+    """The whole object's size from a ranged GET: ``Content-Range: bytes 0-65535/15728640``."""
+    content_range = response.get("ContentRange")
+    if content_range and "/" in content_range and not content_range.endswith("/*"):
+        return int(content_range.rsplit("/", 1)[1])
+    return int(response["ContentLength"])  # the range was ignored: this is the whole object
+
+
 def _translate(error: ClientError, ref: ObjectRef) -> Exception:
-    code = str(error.response.get("Error", {}).get("Code", ""))
+    code = _code(error)
     if code in _GONE:
         return ImageRejected(
             RejectionCode.OBJECT_GONE,
@@ -32,8 +44,11 @@ def _translate(error: ClientError, ref: ObjectRef) -> Exception:
 
 @dataclass
 class S3ObjectSource:
-    """A ByteSource over one version of an S3 object: HeadObject once, then ranged GETs.
+    """A ByteSource over one version of an S3 object, read with ranged GETs.
 
+    The first GET also tells the object's size (Content-Range) and metadata, so validating an image
+    costs one S3 request; HeadObject is asked only when no GET has answered yet, or for an empty
+    object (S3 answers a range over zero bytes with InvalidRange).
     Reads pin the version (VersionId) or, on unversioned buckets, the content (IfMatch on the ETag),
     so a concurrent overwrite can never mix bytes of two uploads.
     """
@@ -41,7 +56,8 @@ class S3ObjectSource:
     client: S3Client
     ref: ObjectRef
     bytes_read: int = 0
-    _head: dict[str, Any] = field(default_factory=dict)
+    _size: int | None = None
+    _metadata: dict[str, str] | None = None
 
     def _object_args(self) -> dict[str, str]:
         args = {"Bucket": self.ref.bucket, "Key": self.ref.key}
@@ -51,32 +67,42 @@ class S3ObjectSource:
             args["IfMatch"] = f'"{self.ref.etag}"'
         return args
 
-    def head(self) -> dict[str, Any]:
-        if not self._head:
-            try:
-                self._head = dict(self.client.head_object(**self._object_args()))  # type: ignore[arg-type]
-            except ClientError as error:
-                raise _translate(error, self.ref) from error
-        return self._head
+    def _head(self) -> None:
+        try:
+            response = self.client.head_object(**self._object_args())  # type: ignore[arg-type]
+        except ClientError as error:
+            raise _translate(error, self.ref) from error
+        self._size, self._metadata = int(response["ContentLength"]), dict(response.get("Metadata", {}))
 
     @property
     def size(self) -> int:
-        return int(self.head()["ContentLength"])
+        if self._size is None:
+            self._head()
+        assert self._size is not None
+        return self._size
 
     @property
     def original_name(self) -> str | None:
         """The uploader's file name: ``original-name`` metadata, URL-encoded since metadata is ASCII."""
-        value = self.head().get("Metadata", {}).get("original-name")
+        if self._metadata is None:
+            self._head()
+        value = (self._metadata or {}).get("original-name")
         return unquote(value)[:1024] if value else None
 
     def read(self, offset: int, length: int) -> bytes:
-        if length <= 0 or offset >= self.size:
+        if length <= 0 or (self._size is not None and offset >= self._size):
             return b""
-        end = min(offset + length, self.size) - 1
+        end = offset + length - 1  # S3 ends a range that runs past the object at its last byte
         try:
             response = self.client.get_object(**self._object_args(), Range=f"bytes={offset}-{end}")  # type: ignore[arg-type]
             data = response["Body"].read()
         except ClientError as error:
+            if self._size is None and _code(error) == "InvalidRange":
+                self._head()  # empty (size 0), or gone: HeadObject tells which
+                if offset >= self.size:
+                    return b""
             raise _translate(error, self.ref) from error
+        if self._size is None:
+            self._size, self._metadata = _total_size(response), dict(response.get("Metadata", {}))
         self.bytes_read += len(data)
         return data

@@ -7,6 +7,8 @@ records with ``dynamodb:LeadingKeys``), sort ``ImageName`` (the object key). The
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -136,6 +138,52 @@ class ResultsRepository:
         if raw is None:
             return None
         return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
+
+    def statuses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[ImageStatus, str]]:
+        """Status and Timestamp of the stored records among ``keys`` (owner, image name); absent keys
+        are left out. For pollers: one consistent BatchGetItem per 100 keys, only these attributes.
+
+        Keys DynamoDB leaves unprocessed (it does so when throttled) are asked again after a short,
+        growing pause.
+        """
+        partition, sort = RESULTS_TABLE.partition_key, RESULTS_TABLE.sort_key
+        pending: list[Any] = [
+            {partition: {"S": owner}, sort: {"S": image_name}} for owner, image_name in dict.fromkeys(keys)
+        ]
+        found: dict[tuple[str, str], tuple[ImageStatus, str]] = {}
+        unprocessed_rounds = 0
+        while pending:
+            batch, pending = pending[:_BATCH_GET_LIMIT], pending[_BATCH_GET_LIMIT:]
+            response = self.client.batch_get_item(
+                RequestItems={
+                    self.table_name: {
+                        "Keys": batch,
+                        "ConsistentRead": True,
+                        "ProjectionExpression": "#p, #s, #status, #time",
+                        "ExpressionAttributeNames": {
+                            "#p": partition,
+                            "#s": sort,
+                            "#status": "Status",
+                            "#time": "Timestamp",
+                        },
+                    }
+                }
+            )
+            for raw in response.get("Responses", {}).get(self.table_name, []):
+                key = (raw[partition]["S"], raw[sort]["S"])
+                found[key] = (ImageStatus(raw["Status"]["S"]), raw["Timestamp"]["S"])
+            unprocessed: list[Any] = (
+                response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])  # type: ignore[call-overload]
+            )
+            if unprocessed:
+                unprocessed_rounds += 1
+                time.sleep(min(0.05 * 2**unprocessed_rounds, 2.0))
+                pending.extend(unprocessed)
+        return found
+
+
+#: Most keys one BatchGetItem may ask for.
+_BATCH_GET_LIMIT = 100
 
 
 def item_fields(item: dict[str, Any]) -> dict[str, Any]:

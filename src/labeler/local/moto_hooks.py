@@ -27,6 +27,23 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   lives in each execution's Environment, not in the parsed tree) and builds a new boto3 client
   for every task (``boto_client_for``: one client per service and region), and compiles every
   JSONPath with a fresh yacc parser each time it evaluates it (``json_path.parse``: cached).
+  The interpreter deep-copies the state's JSON at every step (``copy.deepcopy``, half its CPU):
+  a copy specialised for JSON trees does the same for a fifth of the cost. moto serialises every
+  DynamoDB answer by walking the botocore output shape attribute by attribute (~3 ms per item);
+  a DynamoDB answer already is the wire JSON, so ``DynamoResult.execute_result`` dumps it directly
+  (anything that is not plain JSON, such as a table's creation time, takes moto's path). Request
+  dispatch lists a response class's methods with ``inspect`` on every request (cached per class),
+  and routing a call in process rebuilds a backend's URL table on every request (for S3, by
+  reloading ``moto.s3.urls`` twice: a tenth of each S3 call; cached per backend class, since the
+  environment it reads is fixed for the life of the process). A conditional PutItem parses its
+  ConditionExpression twice (once to validate the request, once to evaluate it): the second parse
+  of the same expression, names and values reuses the first.
+- ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
+  Lambda through a boto3 client, which serialises, signs and re-parses every invocation (a tenth
+  of the local pipeline's CPU). The hook hands the Task's payload to moto's Lambda backend
+  directly: same function lookup, same in-process handler, same answer shape (``StatusCode``,
+  ``FunctionError``, parsed ``Payload``); a Lambda API error (unknown function) becomes the
+  ClientError the interpreter turns into ``Lambda.<Code>`` as before.
 - moto keeps every execution, with its history and worker, for the life of the process.
   ``prune_finished_executions`` drops all but the newest finished ones, so a long-running local
   stack's memory stays bounded.
@@ -34,15 +51,20 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   interpreter's Lambda/SNS calls) go straight to moto's backends through moto's own botocore
   hook, the one ``mock_aws`` uses, instead of a loopback HTTP round trip each. The HTTP server
   keeps serving every other client (browser, CLI, aws-cli, tests in other processes) from the
-  same backends.
+  same backends. These calls carry SigV4's headers but no computed signature (moto checks none;
+  computing it was a tenth of each call): the Authorization header still names the access key and
+  scope, from which moto takes the account and (S3) the region, and treats a request without one
+  as anonymous. Presigned URLs and other signing schemes are left to botocore.
 """
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import copy
 import functools
 import importlib
+import io
 import json
 import sys
 import threading
@@ -52,19 +74,30 @@ import types
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import botocore
+import botocore.auth
+import botocore.handlers
 import jsonpath_ng
 import jsonpath_ng.ext
+from botocore.exceptions import ClientError
 from moto import backends as moto_backends
-from moto.awslambda.models import LambdaFunction
-from moto.core.models import botocore_stubber
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.core import responses as moto_responses
+from moto.core.base_backend import BaseBackend
+from moto.core.exceptions import JsonRESTError
+from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.responses import DynamoResult
 from moto.events import models as events_models
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client as asl_boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -287,10 +320,105 @@ def _rebind(name: str, original: Any, replacement: Any) -> None:
             setattr(module, name, replacement)
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_json_tree(value: Any) -> Any:
+    """``copy.deepcopy`` for JSON documents (dicts, lists, scalars); anything else goes to deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_json_tree(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_json_tree(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
+#: What the ASL interpreter's modules see as ``copy``: the standard module with a JSON-tree deepcopy.
+_ASL_COPY_MODULE = types.SimpleNamespace(**{**vars(copy), "deepcopy": copy_json_tree})
+
+#: Modules of the ASL interpreter that deep-copy state on every step.
+_ASL_COPYING_MODULES = (
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.eval.environment",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+)
+
+_ORIGINAL_DYNAMO_EXECUTE_RESULT = DynamoResult.execute_result
+
+
+def _wire_json_default(value: Any) -> str:
+    if isinstance(value, bytes):  # Binary attributes travel base64-encoded, as moto's serializer sends them
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(type(value).__name__)
+
+
+def _dynamo_execute_result(self: DynamoResult, context: Any) -> Any:
+    try:
+        body = json.dumps(self.result, default=_wire_json_default, allow_nan=False)
+    except (TypeError, ValueError):
+        return _ORIGINAL_DYNAMO_EXECUTE_RESULT(self, context)
+    return 200, {"Content-Type": context.serializer_class.CONTENT_TYPE}, body
+
+
+_ORIGINAL_BACKEND_URLS: property = BaseBackend.urls  # type: ignore[assignment]
+_URLS_BY_BACKEND_CLASS: dict[type, Any] = {}
+
+
+def _backend_urls(self: BaseBackend) -> Any:
+    urls = _URLS_BY_BACKEND_CLASS.get(type(self))
+    if urls is None:
+        urls = _URLS_BY_BACKEND_CLASS[type(self)] = _ORIGINAL_BACKEND_URLS.fget(self)  # type: ignore[misc]
+    return urls
+
+
+_ORIGINAL_CONDITION_PARSE = ConditionExpressionParser.parse
+#: (expression, names, values) -> (parsed condition, names found, values found); a few hundred at most.
+_PARSED_CONDITIONS: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+_PARSED_CONDITIONS_LIMIT = 256
+
+
+def _parse_condition(self: ConditionExpressionParser) -> Any:
+    if not self.condition_expression:
+        return _ORIGINAL_CONDITION_PARSE(self)
+    key = (
+        self.condition_expression,
+        json.dumps(self.expression_attribute_names, sort_keys=True),
+        json.dumps(self.expression_attribute_values, sort_keys=True, default=str),
+    )
+    parsed = _PARSED_CONDITIONS.get(key)
+    if parsed is None:
+        condition = _ORIGINAL_CONDITION_PARSE(self)
+        if len(_PARSED_CONDITIONS) >= _PARSED_CONDITIONS_LIMIT:
+            _PARSED_CONDITIONS.clear()
+        _PARSED_CONDITIONS[key] = (
+            condition,
+            list(self.expr_attr_names_found),
+            list(self.expr_attr_values_found),
+        )
+        return condition
+    condition, names_found, values_found = parsed
+    self.expr_attr_names_found.extend(names_found)
+    self.expr_attr_values_found.extend(values_found)
+    return condition
+
+
 def install_speedups() -> None:
     """Remove moto's per-request and per-execution setup costs (see the module docstring)."""
+    ConditionExpressionParser.parse = _parse_condition  # type: ignore[method-assign]
+    BaseBackend.urls = property(_backend_urls)  # type: ignore[assignment,method-assign]
     original_modules = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(original_modules()))
+    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)  # type: ignore[attr-defined]
+    DynamoResult.execute_result = _dynamo_execute_result  # type: ignore[method-assign,assignment]
+    for module_name in _ASL_COPYING_MODULES:
+        module = importlib.import_module(module_name)
+        if getattr(module, "copy", None) is copy:
+            module.copy = _ASL_COPY_MODULE  # type: ignore[attr-defined]
     ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign]
     # Import every ASL service module first, so that every by-name import is rebound.
     importlib.import_module(
@@ -304,6 +432,45 @@ def install_speedups() -> None:
         _rebind("parse", parse, functools.lru_cache(maxsize=1024)(parse))
 
 
+def _invoke_lambda_task(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:  # noqa: ARG001
+    """What ``lambda_eval_utils._invoke_lambda_function`` returns, without a boto3 round trip."""
+    name = str(parameters["FunctionName"])
+    account = parse_arn(name).account if name.startswith("arn:") else DEFAULT_ACCOUNT_ID
+    response_headers: dict[str, str] = {}
+    try:
+        payload = lambda_backends[account][region].invoke(
+            name, parameters.get("Qualifier"), parameters.get("Payload", b"{}"), {}, response_headers
+        )
+    except JsonRESTError as error:  # what a boto3 client would have raised
+        raise ClientError(
+            {
+                "Error": {"Code": error.error_type, "Message": error.message},
+                "ResponseMetadata": {  # type: ignore[typeddict-item]
+                    "HTTPStatusCode": error.code,
+                    "RequestId": str(uuid.uuid4()),
+                },
+            },
+            "Invoke",
+        ) from error
+    response: dict[str, Any] = {
+        "StatusCode": 200,
+        "ExecutedVersion": "$LATEST",
+        "Payload": lambda_eval_utils._from_payload(io.BytesIO(_as_bytes(payload or b""))),
+    }
+    if "x-amz-function-error" in response_headers:
+        response["FunctionError"] = response_headers["x-amz-function-error"]
+    return response
+
+
+def _as_bytes(payload: str | bytes) -> bytes:
+    return payload.encode() if isinstance(payload, str) else payload
+
+
+def invoke_lambda_tasks_directly() -> None:
+    """Make the ASL interpreter's ``lambda:invoke`` Tasks call moto's Lambda backend in process."""
+    lambda_eval_utils._invoke_lambda_function = _invoke_lambda_task
+
+
 def route_in_process_calls() -> None:
     """Dispatch this process's boto3 calls to AWS endpoints in process (see the module docstring).
 
@@ -311,6 +478,42 @@ def route_in_process_calls() -> None:
     implement is answered 404 in process, never sent to AWS.
     """
     botocore_stubber.enabled = True
+    if _skip_sigv4_signature not in {handler for _, handler, *_ in botocore.handlers.BUILTIN_HANDLERS}:
+        # First, so that it answers before botocore's own choose-signer handlers do.
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("choose-signer", _skip_sigv4_signature))
+
+
+class _SigV4HeadersOnly:
+    """SigV4's request headers (date, token, S3's payload header, an Authorization header naming the
+    access key and scope) without the signature: moto reads the account, the region and aws-chunked
+    uploads from those headers and checks no signatures."""
+
+    def add_auth(self: Any, request: Any) -> None:
+        request.context["timestamp"] = datetime.now(UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={self.scope(request)}, SignedHeaders=host, Signature=in-process"
+        )
+
+
+class _InProcessSigV4(_SigV4HeadersOnly, botocore.auth.SigV4Auth):
+    pass
+
+
+class _InProcessS3SigV4(_SigV4HeadersOnly, botocore.auth.S3SigV4Auth):
+    pass
+
+
+botocore.auth.AUTH_TYPE_MAPS["labeler-in-process-v4"] = _InProcessSigV4
+botocore.auth.AUTH_TYPE_MAPS["labeler-in-process-s3v4"] = _InProcessS3SigV4
+
+
+def _skip_sigv4_signature(signature_version: Any = None, signing_name: str = "", **_: Any) -> str | None:
+    """botocore ``choose-signer`` handler: plain SigV4 calls get the headers-only signer; anything
+    else (presigned URLs, unsigned operations, other schemes) is left to botocore."""
+    if signature_version not in ("v4", "s3v4"):
+        return None
+    return "labeler-in-process-s3v4" if signing_name == "s3" else "labeler-in-process-v4"
 
 
 def prune_finished_executions(account_id: str, region: str, keep: int) -> int:

@@ -75,6 +75,7 @@ class LocalAws:
         moto_hooks.install_in_process_lambdas(moto_hooks.InProcessLambdas(self.handler_modules))
         moto_hooks.install_eventbridge_delivery(next_sequencer)
         moto_hooks.install_speedups()
+        moto_hooks.invoke_lambda_tasks_directly()
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
         return self
 
