@@ -244,3 +244,36 @@ def test_backend_url_tables_are_built_once_per_backend_class() -> None:
 
     backend = s3_backends["123456789012"]["aws"]
     assert backend.urls is backend.urls
+
+
+@pytest.mark.parametrize("sizes", [[100_000] * 5, [90_000, 310_000, 4_000], [1_000] * 50, [404_990]])
+def test_the_item_size_limit_is_checked_as_moto_checks_it(sizes: list[int]) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    from labeler.local import moto_hooks
+
+    def attributes_accepted(setter: Any) -> int:
+        item = LimitedSizeDict()
+        for index, size in enumerate(sizes):
+            try:
+                setter(item, f"a{index}", DynamoType({"S": "x" * size}))
+                setter(item, "a0", DynamoType({"S": "y" * sizes[0]}))  # replacing counts as moto counts it
+            except ItemSizeTooLarge:
+                return index
+        return len(sizes)
+
+    assert attributes_accepted(moto_hooks._set_within_item_limit) == attributes_accepted(
+        moto_hooks._ORIGINAL_LIMITED_SET
+    )
+
+
+def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: StackOutputs, owner: str) -> None:
+    dynamodb = local_aws.session().client("dynamodb")
+    item = {
+        "Owner": {"S": owner},
+        "ImageName": {"S": "big"},
+        **{f"a{i}": {"S": "x" * 100_000} for i in range(5)},
+    }
+    with pytest.raises(dynamodb.exceptions.ClientError, match="Item size has exceeded"):
+        dynamodb.put_item(TableName=stack.results_table, Item=item)

@@ -37,7 +37,10 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   reloading ``moto.s3.urls`` twice: a tenth of each S3 call; cached per backend class, since the
   environment it reads is fixed for the life of the process). A conditional PutItem parses its
   ConditionExpression twice (once to validate the request, once to evaluate it): the second parse
-  of the same expression, names and values reuses the first.
+  of the same expression, names and values reuses the first. And an item's 400 KB limit is checked
+  by re-measuring every attribute at every attribute set (O(n²) per write; a sixth of a PutItem
+  of our 18-attribute records): each attribute's size is remembered instead (re-measured when the
+  dict was changed by other means; a nested value changed in place keeps its old size).
 - ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
   Lambda through a boto3 client, which serialises, signs and re-parses every invocation (a tenth
   of the local pipeline's CPU). The hook hands the Task's payload to moto's Lambda backend
@@ -90,6 +93,9 @@ from moto.core.base_backend import BaseBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
 from moto.events import models as events_models
 from moto.events.models import Rule
@@ -407,8 +413,30 @@ def _parse_condition(self: ConditionExpressionParser) -> Any:
     return condition
 
 
+_ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB
+_ORIGINAL_LIMITED_SET = LimitedSizeDict.__setitem__
+
+
+def _entry_size(key: str, value: Any) -> int:
+    """What moto counts for one attribute: its name, plus its value's size."""
+    return bytesize(str(key)) + (value.size() if type(value) is DynamoType else bytesize(str(value)))
+
+
+def _set_within_item_limit(self: LimitedSizeDict, key: str, value: Any) -> None:
+    sizes: dict[str, tuple[Any, int]] | None = self.__dict__.get("_entry_sizes")
+    if sizes is None or sizes.keys() != self.keys() or any(self[k] is not v for k, (v, _) in sizes.items()):
+        sizes = self.__dict__["_entry_sizes"] = {k: (v, _entry_size(k, v)) for k, v in self.items()}
+    new_size = _entry_size(key, value)
+    # As moto counts it: every stored attribute (a replaced one included) plus the new one.
+    if sum(size for _, size in sizes.values()) + new_size > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    dict.__setitem__(self, key, value)
+    sizes[key] = (value, new_size)
+
+
 def install_speedups() -> None:
     """Remove moto's per-request and per-execution setup costs (see the module docstring)."""
+    LimitedSizeDict.__setitem__ = _set_within_item_limit  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _parse_condition  # type: ignore[method-assign]
     BaseBackend.urls = property(_backend_urls)  # type: ignore[assignment,method-assign]
     original_modules = moto_backends.list_of_moto_modules
