@@ -53,8 +53,11 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# make bench IMAGES=1000 is the soak: memory must level off (stack_rss_mb in results/bench.json).
+IMAGES ?= 200
+CONCURRENCY ?= 3
 bench: install ## Measure local pipeline throughput and latency; writes results/bench.json
-	$(BIN)/python -m labeler.bench --output results/bench.json
+	$(BIN)/python -m labeler.bench --images $(IMAGES) --concurrency $(CONCURRENCY) --output results/bench.json
 
 # --- AWS (cdk/): the CDK CLI is pinned in cdk/package-lock.json --------------------------------------
 # Deploy-time settings: make deploy STACK=ImageLabeler EMAIL=ops@example.com DEV_ORIGIN=http://localhost:5173

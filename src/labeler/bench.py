@@ -149,6 +149,35 @@ class CompletionWatcher:
                 done.set()
 
 
+class MemorySampler:
+    """The stack's RSS every ``interval_s`` as [seconds, images done, MB]: a soak shows it level off."""
+
+    def __init__(self, stack: LocalProcess, done: dict[str, int], interval_s: float = 5.0) -> None:
+        self.samples: list[list[float]] = []
+        self._stack, self._done, self._interval_s = stack, done, interval_s
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._started = time.perf_counter()
+        self._take()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+        self._take()
+
+    def _sample(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            self._take()
+
+    def _take(self) -> None:
+        seconds = round(time.perf_counter() - self._started, 1)
+        self.samples.append([seconds, sum(self._done.values()), self._stack.memory_mb()["now"]])
+
+
 def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
     s3 = stack.client("s3")
     results = ResultsRepository(stack.client("dynamodb"), stack.discovery["results_table"])
@@ -176,7 +205,10 @@ def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[
         statuses.clear()
         memory_before = stack.memory_mb()["now"]
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        with (
+            ThreadPoolExecutor(max_workers=concurrency) as pool,
+            MemorySampler(stack, statuses) as memory_samples,
+        ):
             latencies = list(pool.map(lambda index: one(watcher, index, ""), range(len(images))))
         elapsed = time.perf_counter() - started
     memory = stack.memory_mb()
@@ -185,7 +217,14 @@ def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[
         "elapsed_s": round(elapsed, 2),
         "latency_ms": _latency_summary(latencies),
         "statuses": statuses,
-        "stack_rss_mb": {"after_warm_up": memory_before, "after_run": memory["now"], "peak": memory["peak"]},
+        # moto keeps uploaded objects in memory, as S3 keeps them: the RSS growth to expect.
+        "uploaded_mb": round(sum(len(image) for image in images) / 1024 / 1024, 1),
+        "stack_rss_mb": {
+            "after_warm_up": memory_before,
+            "after_run": memory["now"],
+            "peak": memory["peak"],
+            "samples": memory_samples.samples,
+        },
     }
     return result, latencies
 
@@ -196,7 +235,7 @@ def chart(result: dict[str, Any], latencies: list[float], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (left, right, memory) = plt.subplots(1, 3, figsize=(16, 4))
     left.hist(latencies, bins=40, color="#3b7dd8")
     for name, colour in (("p50", "green"), ("p95", "orange"), ("p99", "red")):
         left.axvline(result["end_to_end"]["latency_ms"][name], color=colour, linestyle="--", label=name)
@@ -208,6 +247,9 @@ def chart(result: dict[str, Any], latencies: list[float], path: Path) -> None:
     }
     right.bar(list(bars), list(bars.values()), color=["#3b7dd8", "#999999"])
     right.set(title=f"Throughput (concurrency {result['concurrency']})", ylabel="images/s")
+    samples = result["end_to_end"]["stack_rss_mb"]["samples"]
+    memory.plot([done for _, done, _ in samples], [mb for _, _, mb in samples], color="#3b7dd8", marker=".")
+    memory.set(title="labeler local RSS", xlabel="images done", ylabel="MB")
     figure.suptitle(f"{result['images']} images, {result['machine']['cpus']} CPUs, {result['measured_at']}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
