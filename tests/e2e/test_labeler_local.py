@@ -49,6 +49,11 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
 
     again = Running(data_dir)
     try:
+        # the browser's cached guest identity belongs to the same pool: its uploads stay its own
+        assert again.discovery["identity_pool_id"] == running.discovery["identity_pool_id"]
+        assert "IdentityId" in again.client("cognito-identity").get_id(
+            IdentityPoolId=again.discovery["identity_pool_id"]
+        )
         assert _record(again, key) == first
         body = again.client("s3").get_object(Bucket=again.discovery["upload_bucket"], Key=key)["Body"].read()
         assert body == photo_like()

@@ -277,3 +277,21 @@ def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: StackO
     }
     with pytest.raises(dynamodb.exceptions.ClientError, match="Item size has exceeded"):
         dynamodb.put_item(TableName=stack.results_table, Item=item)
+
+
+def test_an_identity_pool_can_get_back_its_earlier_id(local_aws: LocalAws, owner: str) -> None:
+    from labeler.local import moto_hooks
+
+    cognito = local_aws.session().client("cognito-identity")
+    pool = cognito.create_identity_pool(IdentityPoolName=f"p{owner[:8]}", AllowUnauthenticatedIdentities=True)
+    earlier = f"us-east-1:{owner}"
+
+    moto_hooks.rename_identity_pool("123456789012", "us-east-1", pool["IdentityPoolId"], earlier)
+
+    assert (
+        cognito.describe_identity_pool(IdentityPoolId=earlier)["IdentityPoolName"] == pool["IdentityPoolName"]
+    )
+    assert cognito.get_id(IdentityPoolId=earlier)["IdentityId"].startswith("us-east-1:")
+    with pytest.raises(cognito.exceptions.ResourceNotFoundException):
+        cognito.describe_identity_pool(IdentityPoolId=pool["IdentityPoolId"])
+    cognito.delete_identity_pool(IdentityPoolId=earlier)

@@ -47,6 +47,10 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   directly: same function lookup, same in-process handler, same answer shape (``StatusCode``,
   ``FunctionError``, parsed ``Payload``); a Lambda API error (unknown function) becomes the
   ClientError the interpreter turns into ``Lambda.<Code>`` as before.
+- moto gives a new identity pool a random id, so every ``labeler local`` start would hand the
+  browser a new pool, a new guest identity, and none of its restored uploads.
+  ``rename_identity_pool`` gives the pool back the id it had before the restart (guest identities
+  need nothing else: moto issues credentials for any identity id).
 - moto keeps every execution, with its history and worker, for the life of the process.
   ``prune_finished_executions`` drops all but the newest finished ones, so a long-running local
   stack's memory stays bounded.
@@ -88,6 +92,7 @@ import jsonpath_ng.ext
 from botocore.exceptions import ClientError
 from moto import backends as moto_backends
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.cognitoidentity.models import cognitoidentity_backends
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BaseBackend
 from moto.core.exceptions import JsonRESTError
@@ -542,6 +547,17 @@ def _skip_sigv4_signature(signature_version: Any = None, signing_name: str = "",
     if signature_version not in ("v4", "s3v4"):
         return None
     return "labeler-in-process-s3v4" if signing_name == "s3" else "labeler-in-process-v4"
+
+
+def rename_identity_pool(account_id: str, region: str, current_id: str, wanted_id: str) -> None:
+    """Give the Cognito identity pool ``current_id`` the id ``wanted_id`` (same region)."""
+    backend = cognitoidentity_backends[account_id][region]
+    pool = backend.identity_pools.pop(current_id)
+    pool.identity_pool_id = wanted_id
+    backend.identity_pools[wanted_id] = pool
+    identities = backend.pools_identities.pop(current_id)
+    identities["IdentityPoolId"] = wanted_id
+    backend.pools_identities[wanted_id] = identities
 
 
 def prune_finished_executions(account_id: str, region: str, keep: int) -> int:

@@ -43,6 +43,19 @@ class Snapshot:
     def results(self) -> Path:
         return self.folder / "results.jsonl"
 
+    @property
+    def identity_pool(self) -> Path:
+        return self.folder / "identity-pool-id"
+
+    def identity_pool_id(self) -> str | None:
+        """The guest identity pool id of an earlier start, if there was one."""
+        saved = self.identity_pool.read_text().strip() if self.identity_pool.exists() else ""
+        return saved or None
+
+    def keep_identity_pool_id(self, identity_pool_id: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.identity_pool, identity_pool_id + "\n")
+
     def save(self, session: boto3.Session, stack: StackOutputs) -> dict[str, int]:
         """Write the current objects and records; returns how many of each were saved."""
         self.objects_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ any boto3 / aws-cli user find it.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import logging
@@ -93,6 +94,7 @@ class LocalStack:
         session = self.aws.session()
         self.stack = provision(session, self.names, environment=environment, deliver_uploads=False)
         if options.persist:
+            self.stack = self._same_identity_pool_as_before(self.stack)
             restored = self.snapshot.restore(session, self.stack)
             log.info("restored %(objects)d uploads and %(records)d records", restored)
         set_upload_delivery(session, self.stack, enabled=True)
@@ -219,6 +221,17 @@ class LocalStack:
         assert self.stack is not None
         account = self.stack.state_machine_arn.split(":")[4]
         return moto_hooks.prune_finished_executions(account, REGION, self.options.keep_executions)
+
+    def _same_identity_pool_as_before(self, stack: StackOutputs) -> StackOutputs:
+        """The pool id of the first start, at every start: a browser keeps its guest identity (the
+        SDK caches it per pool id), so its restored uploads stay its own."""
+        saved = self.snapshot.identity_pool_id()
+        if saved is None or saved.split(":")[0] != REGION:
+            self.snapshot.keep_identity_pool_id(stack.identity_pool_id)
+            return stack
+        account = stack.state_machine_arn.split(":")[4]
+        moto_hooks.rename_identity_pool(account, REGION, stack.identity_pool_id, saved)
+        return dataclasses.replace(stack, identity_pool_id=saved)
 
     def _save(self) -> None:
         assert self.stack is not None
