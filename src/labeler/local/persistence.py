@@ -18,13 +18,8 @@ from typing import Any
 
 import boto3
 
+from labeler.local.discovery import write_atomically
 from labeler.local.provision import StackOutputs
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class Snapshot:
 
     def keep_identity_pool_id(self, identity_pool_id: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.identity_pool, identity_pool_id + "\n")
+        write_atomically(self.identity_pool, identity_pool_id + "\n")
 
     def save(self, session: boto3.Session, stack: StackOutputs) -> dict[str, int]:
         """Write the current objects and records; returns how many of each were saved."""
@@ -79,7 +74,7 @@ class Snapshot:
                         "metadata": head.get("Metadata", {}),
                     }
                 )
-        _write_atomically(self.manifest, json.dumps(entries, indent=1))
+        write_atomically(self.manifest, json.dumps(entries, indent=1))
         keep = {entry["file"] for entry in entries}
         for stale in self.objects_dir.iterdir():
             if stale.name not in keep:
@@ -89,7 +84,7 @@ class Snapshot:
             for page in dynamodb.get_paginator("scan").paginate(TableName=stack.results_table)
             for item in page.get("Items", [])
         ]
-        _write_atomically(self.results, "".join(json.dumps(item) + "\n" for item in items))
+        write_atomically(self.results, "".join(json.dumps(item) + "\n" for item in items))
         return {"objects": len(entries), "records": len(items)}
 
     def restore(self, session: boto3.Session, stack: StackOutputs) -> dict[str, int]:

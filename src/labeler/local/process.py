@@ -41,7 +41,12 @@ class LocalProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.discovery = self._wait_for_discovery()
+        try:
+            self.discovery = self._wait_for_discovery()
+        except BaseException:
+            self.process.kill()  # never leave a stack running behind a failed start
+            self.process.communicate()
+            raise
 
     def _wait_for_discovery(self, timeout_s: float = 120) -> dict[str, Any]:
         path, deadline = discovery_path(self.data_dir), time.monotonic() + timeout_s

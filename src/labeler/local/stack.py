@@ -24,7 +24,7 @@ import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
 from labeler.local import moto_hooks
-from labeler.local.discovery import DEFAULT_DATA_DIR, discovery_path
+from labeler.local.discovery import DEFAULT_DATA_DIR, discovery_path, write_atomically
 from labeler.local.persistence import Snapshot
 from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
 from labeler.local.server import REGION, LocalAws
@@ -123,7 +123,7 @@ class LocalStack:
         # 600 ms p99 latency spikes they caused under load, gone).
         gc.freeze()
         discovery = self.discovery()
-        discovery_path(options.data_dir).write_text(json.dumps(discovery, indent=2) + "\n")
+        write_atomically(discovery_path(options.data_dir), json.dumps(discovery, indent=2) + "\n")
         return discovery
 
     def discovery(self) -> dict[str, Any]:
