@@ -97,6 +97,9 @@ def test_pruning_forgets_the_oldest_finished_executions(
     dropped = moto_hooks.prune_finished_executions("123456789012", "us-east-1", keep=len(executions) - 1)
 
     assert dropped == 1
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    assert all(thread.is_alive() or thread.ident is None for thread in TMP_THREADS)
     remaining = sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
     assert len(remaining) == len(executions) - 1
     assert oldest["executionArn"] not in {execution["executionArn"] for execution in remaining}

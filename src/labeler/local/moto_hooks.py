@@ -51,9 +51,10 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   browser a new pool, a new guest identity, and none of its restored uploads.
   ``rename_identity_pool`` gives the pool back the id it had before the restart (guest identities
   need nothing else: moto issues credentials for any identity id).
-- moto keeps every execution, with its history and worker, for the life of the process.
-  ``prune_finished_executions`` drops all but the newest finished ones, so a long-running local
-  stack's memory stays bounded.
+- moto keeps every execution, with its history and worker, for the life of the process, and its
+  ASL interpreter keeps every thread it ever started (about seven per execution) in a module list.
+  ``prune_finished_executions`` drops all but the newest finished executions and every finished
+  interpreter thread, so what a long-running local stack holds beyond its data stays bounded.
 - ``route_in_process_calls``: the AWS calls this process makes itself (the handlers, the ASL
   interpreter's Lambda/SNS calls) go straight to moto's backends through moto's own botocore
   hook, the one ``mock_aws`` uses, instead of a loopback HTTP round trip each. The HTTP server
@@ -112,6 +113,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client as asl_boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.utils import TMP_THREADS
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
@@ -561,8 +563,11 @@ def rename_identity_pool(account_id: str, region: str, current_id: str, wanted_i
 
 
 def prune_finished_executions(account_id: str, region: str, keep: int) -> int:
-    """Forget all but the ``keep`` most recent finished executions of each state machine; returns how
-    many were dropped. Running executions are never touched."""
+    """Forget all but the ``keep`` most recent finished executions of each state machine, and every
+    finished interpreter thread; returns how many executions were dropped. Running executions are
+    never touched."""
+    # Threads the interpreter started and that have ended (never-started ones have no ident yet).
+    TMP_THREADS[:] = [thread for thread in list(TMP_THREADS) if thread.ident is None or thread.is_alive()]
     dropped = 0
     for state_machine in stepfunctions_backend(account_id, region).state_machines:
         # The ASL-executing backend's executions carry exec_status (None until they start).
