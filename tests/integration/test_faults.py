@@ -68,16 +68,17 @@ def test_label_throttling_is_absorbed_by_retries(
     records = [wait_for_final_record(delivery, stack, owner, key) for key in keys]
 
     assert {record.status for record in records} == {ImageStatus.LABELED}
-    retried = [
-        event
+    failed_tasks = {
+        record.image_name: [
+            json.loads(event["taskFailedEventDetails"]["cause"]).get("errorType")
+            for event in _history(delivery, record.execution_id)
+            if event["type"] == "TaskFailed"
+        ]
         for record in records
-        for event in _history(delivery, record.execution_id)
-        if event["type"] == "TaskFailed"
-    ]
-    assert len(retried) == len(records)  # each image's first label call failed and was retried
-    assert {json.loads(event["taskFailedEventDetails"]["cause"])["errorType"] for event in retried} == {
-        "LabelServiceThrottled"
     }
+    # each image's first label call failed and was retried (printed whole if not: one full-suite
+    # run failed here once and the detail was lost)
+    assert all(errors == ["LabelServiceThrottled"] for errors in failed_tasks.values()), failed_tasks
 
 
 def test_storage_throttling_is_absorbed_by_retries(
