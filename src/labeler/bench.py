@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from labeler.aws.results import ResultsRepository
 from labeler.local.process import LocalProcess
@@ -101,7 +101,31 @@ def end_to_end(images: list[bytes], concurrency: int) -> tuple[dict[str, Any], l
         return _drive(stack, images, concurrency)
 
 
-class CompletionWatcher:
+class _Periodic:
+    """Calls ``tick`` every ``interval_s`` on a background thread while its ``with`` block runs."""
+
+    def __init__(self, interval_s: float, name: str) -> None:
+        self._interval_s = interval_s
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            self.tick()
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+
+class CompletionWatcher(_Periodic):
     """Tells waiting uploaders when their image's final record is stored.
 
     One thread polls for every image in flight with one BatchGetItem per tick, so what observing
@@ -110,20 +134,10 @@ class CompletionWatcher:
     """
 
     def __init__(self, results: ResultsRepository, interval_s: float = 0.05) -> None:
+        super().__init__(interval_s, "bench-watcher")
         self._results = results
-        self._interval_s = interval_s
         self._waiting: dict[tuple[str, str], tuple[threading.Event, list[tuple[ImageStatus, str]]]] = {}
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="bench-watcher", daemon=True)
-
-    def __enter__(self) -> CompletionWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stopped.set()
-        self._thread.join()
 
     def wait(self, owner: str, key: str, timeout_s: float) -> tuple[ImageStatus, str]:
         """The final status of ``key`` and the Timestamp its record was written with."""
@@ -131,49 +145,45 @@ class CompletionWatcher:
         with self._lock:
             self._waiting[(owner, key)] = (done, slot)
         if not done.wait(timeout_s):
+            with self._lock:
+                self._waiting.pop((owner, key), None)
             raise TimeoutError(f"no final record for {key} within {timeout_s:.0f} s")
         return slot[0]
 
-    def _poll(self) -> None:
-        while not self._stopped.wait(self._interval_s):
-            with self._lock:
-                keys = list(self._waiting)
-            if not keys:
+    def tick(self) -> None:
+        with self._lock:
+            keys = list(self._waiting)
+        if not keys:
+            return
+        for found_key, outcome in self._results.statuses(keys).items():
+            if outcome[0] is ImageStatus.PROCESSING:
                 continue
-            for found_key, outcome in self._results.statuses(keys).items():
-                if outcome[0] is ImageStatus.PROCESSING:
-                    continue
-                with self._lock:
-                    done, slot = self._waiting.pop(found_key)
+            with self._lock:
+                waiter = self._waiting.pop(found_key, None)
+            if waiter is not None:
+                done, slot = waiter
                 slot.append(outcome)
                 done.set()
 
 
-class MemorySampler:
+class MemorySampler(_Periodic):
     """The stack's RSS every ``interval_s`` as [seconds, images done, MB]: a soak shows it level off."""
 
     def __init__(self, stack: LocalProcess, done: dict[str, int], interval_s: float = 5.0) -> None:
+        super().__init__(interval_s, "bench-memory")
         self.samples: list[list[float]] = []
-        self._stack, self._done, self._interval_s = stack, done, interval_s
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
-
-    def __enter__(self) -> MemorySampler:
+        self._stack, self._done = stack, done
         self._started = time.perf_counter()
-        self._take()
-        self._thread.start()
-        return self
+
+    def __enter__(self) -> Self:
+        self.tick()
+        return super().__enter__()
 
     def __exit__(self, *_: object) -> None:
-        self._stopped.set()
-        self._thread.join()
-        self._take()
+        super().__exit__()
+        self.tick()
 
-    def _sample(self) -> None:
-        while not self._stopped.wait(self._interval_s):
-            self._take()
-
-    def _take(self) -> None:
+    def tick(self) -> None:
         seconds = round(time.perf_counter() - self._started, 1)
         self.samples.append([seconds, sum(self._done.values()), self._stack.memory_mb()["now"]])
 
