@@ -18,6 +18,8 @@ from labeler.settings import get_settings
 settings = get_settings()
 #: Built once per process (model sessions and clients are reused across invocations).
 backend = build_backend(settings)
+if callable(load := getattr(backend, "load", None)):
+    load()  # the init phase: the offline model is loaded and checksummed before the first image
 
 
 class LabelRequest(BaseModel):

@@ -167,7 +167,7 @@ class CompletionWatcher(_Periodic):
 
 
 class MemorySampler(_Periodic):
-    """The stack's RSS every ``interval_s`` as [seconds, images done, MB]: a soak shows it level off."""
+    """The RSS of the stack and its sandboxes every ``interval_s`` as [seconds, images done, MB]."""
 
     def __init__(self, stack: LocalProcess, done: dict[str, int], interval_s: float = 5.0) -> None:
         super().__init__(interval_s, "bench-memory")
@@ -259,7 +259,7 @@ def chart(result: dict[str, Any], latencies: list[float], path: Path) -> None:
     right.set(title=f"Throughput (concurrency {result['concurrency']})", ylabel="images/s")
     samples = result["end_to_end"]["stack_rss_mb"]["samples"]
     memory.plot([done for _, done, _ in samples], [mb for _, _, mb in samples], color="#3b7dd8", marker=".")
-    memory.set(title="labeler local RSS", xlabel="images done", ylabel="MB")
+    memory.set(title="labeler local RSS (stack + sandboxes)", xlabel="images done", ylabel="MB")
     figure.suptitle(f"{result['images']} images, {result['machine']['cpus']} CPUs, {result['measured_at']}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -12,7 +12,7 @@ import pytest
 import functions.validate.handler as validate_handler
 from labeler.errors import ImageRejected
 from labeler.local import runner
-from labeler.local.moto_hooks import LambdaContext
+from labeler.local.lambda_runtime import LambdaContext
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
 from labeler.observability import logger

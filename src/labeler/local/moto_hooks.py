@@ -3,12 +3,13 @@
 Each hook replaces one small, named piece of moto and is covered by a contract test in
 ``tests/integration/test_moto_hooks.py`` that fails loudly if a moto upgrade moves it.
 
-- Lambda Invoke needs Docker in moto. ``install_in_process_lambdas`` replaces the one method that
-  runs code, ``LambdaFunction._invoke_lambda``, so Invoke imports our handler module and calls it in
-  this process. A handler exception comes back as the Lambda error payload with ``errorType`` set
-  to the exception's class name: that is what the ASL's Retry and Catch match.
-  All functions share this process's environment (their moto ``Environment`` is not applied): the
-  local runtime sets one environment for all three, which is what the stack deploys anyway.
+- Lambda Invoke needs Docker in moto. ``install_lambda_runtime`` replaces the one method that runs
+  code, ``LambdaFunction._invoke_lambda``, with a runtime of ours: ``labeler local`` runs each
+  function in its own sandbox process (``labeler.local.sandbox``, with the function's own
+  environment); the tests use ``InProcessLambdas``, which imports the handler module and calls it in
+  this process (all functions then share this process's environment), so that a test can reach
+  into a handler. Either way a handler exception comes back as the Lambda error payload with
+  ``errorType`` set to the exception's class name: that is what the ASL's Retry and Catch match.
   The function's Timeout is enforced: past it, Invoke answers ``Sandbox.Timedout`` as Lambda does
   (the handler's thread cannot be killed; it finishes in the background, its result dropped).
 - moto's ASL interpreter really sleeps between retries. ``scale_retry_waits`` scales those sleeps
@@ -77,13 +78,12 @@ import json
 import sys
 import threading
 import time
-import traceback
 import types
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import botocore
 import botocore.auth
@@ -118,38 +118,9 @@ from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
 from labeler.events import build_object_created_event
+from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 
 Handler = Callable[[Any, Any], Any]
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of the Lambda context object that Powertools and our handlers read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    timeout_s: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def error_payload(error: BaseException) -> dict[str, Any]:
-    """The payload Lambda returns for an unhandled exception."""
-    return {
-        "errorMessage": str(error),
-        "errorType": type(error).__name__,
-        "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
-    }
 
 
 #: Runs handlers so that Invoke can stop waiting at the function's timeout.
@@ -180,28 +151,25 @@ class InProcessLambdas:
         return handler
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
-        context = LambdaContext(
-            function_name=function.function_name,
-            memory_limit_in_mb=int(function.memory_size),
-            invoked_function_arn=function.function_arn,
-            timeout_s=int(function.timeout),
-        )
+        context = LambdaContext.for_invocation(function)
         running = _HANDLER_THREADS.submit(self.handler_for(function), event, context)
         try:
             result = running.result(timeout=context.timeout_s)
         except concurrent.futures.TimeoutError:
-            timed_out = {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"Task timed out after {context.timeout_s:.2f} seconds",
-            }
-            return json.dumps(timed_out), True, ""
+            return json.dumps(timed_out_payload(context.timeout_s)), True, ""
         except Exception as error:  # every handler error becomes a Lambda error payload
             return json.dumps(error_payload(error)), True, ""
         return json.dumps(result), False, ""
 
 
-def install_in_process_lambdas(runtime: InProcessLambdas) -> None:
-    """Make every moto Lambda Invoke in this process run through ``runtime``."""
+class LambdaRuntime(Protocol):
+    """Runs one invocation of a moto Lambda function: (payload JSON, is_error, logs)."""
+
+    def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]: ...
+
+
+def install_lambda_runtime(runtime: LambdaRuntime) -> None:
+    """Make every moto Lambda Invoke in this process run through ``runtime`` (in process, or sandboxes)."""
 
     def _invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
         return runtime.invoke(self, {} if event is None else event)

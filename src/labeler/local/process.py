@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,11 +42,16 @@ class LocalProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        # Read what it prints as it prints it: a pipe nobody drains fills up (64 KB) and then blocks
+        # every thread of the stack that logs.
+        self._output: list[str] = []
+        self._reader = threading.Thread(target=self._drain, name="labeler-local-output", daemon=True)
+        self._reader.start()
         try:
             self.discovery = self._wait_for_discovery()
         except BaseException:
             self.process.kill()  # never leave a stack running behind a failed start
-            self.process.communicate()
+            self.process.wait()
             raise
 
     def _wait_for_discovery(self, timeout_s: float = 120) -> dict[str, Any]:
@@ -53,8 +59,8 @@ class LocalProcess:
         while not path.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"labeler local did not come up:\n{output}")
+                self._reader.join(timeout=10)
+                raise RuntimeError(f"labeler local did not come up:\n{self.output}")
             time.sleep(0.1)
         return dict(json.loads(path.read_text()))
 
@@ -69,28 +75,34 @@ class LocalProcess:
         )
 
     def memory_mb(self) -> dict[str, float]:
-        """The stack's resident memory now and at its peak (Linux /proc; zeros where unavailable)."""
-        names = {"VmRSS:": "now", "VmHWM:": "peak"}
+        """Resident memory of the stack and its Lambda sandboxes (its child processes), now and the
+        sum of each one's peak (Linux /proc; zeros where unavailable)."""
         found = {"now": 0.0, "peak": 0.0}
-        try:
-            lines = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
-        except OSError:
-            return found
-        for line in lines:
-            fields = line.split()
-            if fields and fields[0] in names:
-                found[names[fields[0]]] = round(int(fields[1]) / 1024, 1)
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            for name, megabytes in _memory_mb(pid).items():
+                found[name] = round(found[name] + megabytes, 1)
         return found
 
     def stop(self, timeout_s: float = 60) -> str:
         """Ctrl-C, as a user stops it; returns everything it printed (exit status: ``process.returncode``)."""
         self.process.send_signal(signal.SIGINT)
         try:
-            output, _ = self.process.communicate(timeout=timeout_s)
+            self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return str(output)
+            self.process.wait()
+        self._reader.join(timeout=10)
+        return self.output
+
+    @property
+    def output(self) -> str:
+        """Everything it has printed so far."""
+        return "".join(self._output)
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._output.append(line)
 
     def __enter__(self) -> LocalProcess:
         return self
@@ -98,3 +110,23 @@ class LocalProcess:
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.stop()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _memory_mb(pid: int) -> dict[str, float]:
+    names = {"VmRSS:": "now", "VmHWM:": "peak"}
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {
+        names[fields[0]]: int(fields[1]) / 1024
+        for fields in map(str.split, lines)
+        if fields and fields[0] in names
+    }

@@ -60,7 +60,7 @@ class StackNames:
         return f"{self.prefix}-{spec.name}"
 
     def handler_modules(self) -> dict[str, str]:
-        """Function name -> handler module, for ``moto_hooks.InProcessLambdas``."""
+        """Function name -> handler module, for the local Lambda runtimes (sandboxes or in process)."""
         return {self.function(spec): f"functions.{spec.name}.handler" for spec in FUNCTIONS}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import os
@@ -12,12 +13,15 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 import boto3
+from moto.awslambda.models import lambda_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
 from labeler.aws import clients
 from labeler.blueprint import REPO_ROOT
 from labeler.local import moto_hooks
 from labeler.local.runner import next_sequencer
+from labeler.local.sandbox import SandboxedLambdas
 
 REGION = "us-east-1"
 #: moto accepts any credentials; these make sure nothing ever signs with a real account's keys.
@@ -42,6 +46,10 @@ class LocalAws:
     host: str = "127.0.0.1"
     port: int = 0
     retry_wait_factor: float = 1.0
+    #: Handlers in sandbox processes, as on Lambda (``labeler local``), or in this process, where
+    #: tests can reach into them.
+    sandboxes: bool = False
+    _lambdas: SandboxedLambdas | None = field(default=None, repr=False)
     _server: ThreadedMotoServer | None = field(default=None, repr=False)
 
     @property
@@ -72,14 +80,42 @@ class LocalAws:
         # The handlers live in functions/<name>/handler.py at the repository root, outside the package.
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
-        moto_hooks.install_in_process_lambdas(moto_hooks.InProcessLambdas(self.handler_modules))
+        if self.sandboxes:
+            self._lambdas = SandboxedLambdas(self.handler_modules, self._sandbox_environment())
+            moto_hooks.install_lambda_runtime(self._lambdas)
+        else:
+            moto_hooks.install_lambda_runtime(moto_hooks.InProcessLambdas(self.handler_modules))
         moto_hooks.install_eventbridge_delivery(next_sequencer)
         moto_hooks.install_speedups()
         moto_hooks.invoke_lambda_tasks_directly()
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
         return self
 
+    def _sandbox_environment(self) -> dict[str, str]:
+        """This process's environment as a sandbox's base: boto3 pointed at the server over HTTP."""
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("MOTO_")}
+        python_path = [str(REPO_ROOT), *filter(None, [environment.get("PYTHONPATH")])]
+        return {
+            **environment,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "PYTHONPATH": os.pathsep.join(python_path),
+        }
+
+    def warm_up(self) -> None:
+        """Start every function's sandbox now (in parallel), so no upload waits for a cold start."""
+        if self._lambdas is None:
+            return
+        functions = [
+            function
+            for function in lambda_backends[DEFAULT_ACCOUNT_ID][REGION].list_functions()
+            if function.function_name in self.handler_modules
+        ]
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(functions))) as pool:
+            list(pool.map(self._lambdas.sandbox_for, functions))
+
     def stop(self) -> None:
+        if self._lambdas is not None:
+            self._lambdas.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None

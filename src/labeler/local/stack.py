@@ -88,9 +88,9 @@ class LocalStack:
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
         environment = self._function_environment()
-        # The handlers run in this process and read their settings from its environment.
-        os.environ.update(environment)
-        self.aws = LocalAws(self.names.handler_modules(), host=options.host, port=options.port).start()
+        self.aws = LocalAws(
+            self.names.handler_modules(), host=options.host, port=options.port, sandboxes=True
+        ).start()
         session = self.aws.session()
         self.stack = provision(session, self.names, environment=environment, deliver_uploads=False)
         if options.persist:
@@ -98,7 +98,7 @@ class LocalStack:
             restored = self.snapshot.restore(session, self.stack)
             log.info("restored %(objects)d uploads and %(records)d records", restored)
         set_upload_delivery(session, self.stack, enabled=True)
-        self._warm_up()
+        self.aws.warm_up()
         self.web = WebServer(
             options.host,
             options.web_port,
@@ -155,14 +155,6 @@ class LocalStack:
             "uploadPrefix": UPLOAD_PREFIX,
             "local": True,
         }
-
-    def _warm_up(self) -> None:
-        """Import the handlers and load the model now, so the first upload is not the slow one."""
-        import functions.label.handler as label_handler
-
-        load = getattr(label_handler.backend, "load", None)
-        if callable(load):
-            load()
 
     def session(self) -> boto3.Session:
         assert self.aws is not None

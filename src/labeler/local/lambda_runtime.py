@@ -1,0 +1,56 @@
+"""What a local Lambda invocation hands a handler and answers for it: shared by the in-process runtime
+(``moto_hooks.InProcessLambdas``) and the sandbox processes (``labeler.local.sandbox``), which must
+not import moto."""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that Powertools and our handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_s: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = field(default=0.0, repr=False)
+
+    @classmethod
+    def for_invocation(cls, function: Any) -> LambdaContext:
+        """A new context (request id, deadline) for one invocation of a moto ``LambdaFunction``."""
+        return cls(
+            function_name=function.function_name,
+            memory_limit_in_mb=int(function.memory_size),
+            invoked_function_arn=function.function_arn,
+            timeout_s=int(function.timeout),
+        )
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def error_payload(error: BaseException) -> dict[str, Any]:
+    """The payload Lambda returns for an unhandled exception."""
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
+    }
+
+
+def timed_out_payload(timeout_s: float) -> dict[str, str]:
+    """The payload Lambda returns when a function runs past its timeout."""
+    return {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout_s:.2f} seconds"}

@@ -1,0 +1,39 @@
+"""Handlers for tests/integration/test_sandbox.py, imported inside sandbox processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+class ImageTooSmall(ValueError):
+    """A typed error, as the pipeline's handlers raise them."""
+
+
+def describe(event: Any, context: Any) -> dict[str, Any]:
+    return {
+        "event": event,
+        "pid": os.getpid(),
+        "function": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "greeting": os.environ.get("GREETING"),
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+    }
+
+
+def refuse(event: Any, context: Any) -> None:
+    raise ImageTooSmall(f"{event['width']} px is too small")
+
+
+def hold(event: Any, context: Any) -> dict[str, float]:
+    """Sleeps for event["seconds"]; answers when it ran (concurrent invocations overlap)."""
+    started = time.monotonic()
+    time.sleep(event["seconds"])
+    return {"started": started, "ended": time.monotonic(), "pid": os.getpid()}
+
+
+def crash_if_asked(event: Any, context: Any) -> int:
+    if event["crash"]:
+        os._exit(3)  # what a segfault in a decoder looks like from outside: the process is gone
+    return os.getpid()
