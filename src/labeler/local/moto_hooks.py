@@ -56,9 +56,10 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   ASL interpreter keeps every thread it ever started (about seven per execution) in a module list.
   ``prune_finished_executions`` drops all but the newest finished executions and every finished
   interpreter thread, so what a long-running local stack holds beyond its data stays bounded.
-- ``route_in_process_calls``: the AWS calls this process makes itself (the handlers, the ASL
-  interpreter's Lambda/SNS calls) go straight to moto's backends through moto's own botocore
-  hook, the one ``mock_aws`` uses, instead of a loopback HTTP round trip each. The HTTP server
+- ``route_in_process_calls``: the AWS calls this process makes itself (the ASL interpreter's
+  Lambda/SNS calls, the web page's reads, the handlers when they run in process) go straight to
+  moto's backends through moto's own botocore hook, the one ``mock_aws`` uses, instead of a
+  loopback HTTP round trip each (sandboxes are other processes: they use HTTP). The HTTP server
   keeps serving every other client (browser, CLI, aws-cli, tests in other processes) from the
   same backends. These calls carry SigV4's headers but no computed signature (moto checks none;
   computing it was a tenth of each call): the Authorization header still names the access key and
