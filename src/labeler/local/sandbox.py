@@ -105,10 +105,6 @@ class Sandbox:
     def alive(self) -> bool:
         return not self._hung_up.is_set() and self._process is not None and self._process.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     def submit(self, event: Any, context: LambdaContext) -> concurrent.futures.Future[tuple[str, bool]]:
         """Send one invocation; the future holds (payload JSON, is_error)."""
         assert self._connection is not None
