@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from labeler.local.process import child_pids
 from labeler.samples import photo_like
 from tests.e2e.local_process import Running
 
@@ -59,3 +62,43 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
         assert body == photo_like()
     finally:
         assert "restored 1 uploads and 1 records" in again.stop()
+
+
+_STARTER = """
+import sys, time
+from pathlib import Path
+from labeler.local.process import LocalProcess
+stack = LocalProcess(Path(sys.argv[1]), ["--ephemeral"])
+print(stack.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie nobody has reaped yet (it runs nothing any more)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_killed_starter_leaves_no_stack_or_sandbox_behind(data_dir: Path) -> None:
+    """A test run or benchmark killed mid-way (SIGKILL: no cleanup of its own runs) takes its
+    `labeler local` and that stack's Lambda sandboxes with it."""
+    starter = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+        [sys.executable, "-c", _STARTER, str(data_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert starter.stdout is not None
+        stack = int(starter.stdout.readline())
+        sandboxes = child_pids(stack)
+        assert len(sandboxes) == 3  # validate, label, store
+    finally:
+        starter.kill()
+        starter.wait()
+
+    started = [stack, *sandboxes]
+    deadline = time.monotonic() + 30
+    while not all(_ended(pid) for pid in started):
+        assert time.monotonic() < deadline, f"still running: {[pid for pid in started if not _ended(pid)]}"
+        time.sleep(0.1)

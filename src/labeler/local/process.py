@@ -6,6 +6,7 @@ do from a browser or the CLI, so a client's own work never runs on the stack's i
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -25,6 +26,26 @@ from labeler.local.server import free_port
 
 #: The `labeler` entry point of the running interpreter's environment.
 LABELER = str(Path(sys.executable).parent / "labeler")
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Any:
+    """Linux's prctl, looked up before any fork (None elsewhere)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _terminate_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it when the process that started it dies, so a
+    killed test run or benchmark leaves no stack behind (its sandboxes follow the stack). Linux sends
+    it when the starting *thread* ends: start LocalProcess from a thread that outlives it."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class LocalProcess:
@@ -41,6 +62,7 @@ class LocalProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_terminate_with_parent,  # prctl only, looked up before the fork
         )
         # Read what it prints as it prints it: a pipe nobody drains fills up (64 KB) and then blocks
         # every thread of the stack that logs.
@@ -78,7 +100,7 @@ class LocalProcess:
         """Resident memory of the stack and its Lambda sandboxes (its child processes), now and the
         sum of each one's peak (Linux /proc; zeros where unavailable)."""
         found = {"now": 0.0, "peak": 0.0}
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        for pid in [self.process.pid, *child_pids(self.process.pid)]:
             for name, megabytes in _memory_mb(pid).items():
                 found[name] = round(found[name] + megabytes, 1)
         return found
@@ -112,7 +134,7 @@ class LocalProcess:
             self.stop()
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     try:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
