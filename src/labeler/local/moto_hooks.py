@@ -45,7 +45,7 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
 - ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
   Lambda through a boto3 client, which serialises, signs and re-parses every invocation (a tenth
   of the local pipeline's CPU). The hook hands the Task's payload to moto's Lambda backend
-  directly: same function lookup, same in-process handler, same answer shape (``StatusCode``,
+  directly: same function lookup, same Lambda runtime, same answer shape (``StatusCode``,
   ``FunctionError``, parsed ``Payload``); a Lambda API error (unknown function) becomes the
   ClientError the interpreter turns into ``Lambda.<Code>`` as before.
 - moto gives a new identity pool a random id, so every ``labeler local`` start would hand the

@@ -20,7 +20,7 @@ Why processes and not threads in the stack's process:
   core, 11.4 against 14.7 images/s). From one core to two, in process gained 14%, sandboxes 50%.
 
 Wire protocol (a private socket pair, ``multiprocessing.connection`` framing): the sandbox sends
-``("ready", pid)`` once its handler is imported; the stack sends ``(request_id, event, context)``;
+``"ready"`` once its handler is imported; the stack sends ``(request_id, event, context)``;
 the sandbox answers ``(request_id, payload_json, is_error)``.
 """
 
@@ -31,7 +31,6 @@ import dataclasses
 import importlib
 import itertools
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -94,7 +93,7 @@ class Sandbox:
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} did not start within {START_TIMEOUT_S:.0f} s")
         try:
-            self._connection.recv()  # ("ready", pid)
+            self._connection.recv()  # "ready"
         except EOFError as error:
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} exited while importing its handler") from error
@@ -147,7 +146,8 @@ class Sandbox:
 
 @dataclass
 class SandboxedLambdas:
-    """Runs moto Lambda functions in sandbox processes, one per function, started on first use.
+    """Runs moto Lambda functions in sandbox processes, one per function, started on first use (or
+    all at once by ``LocalAws.warm_up``).
 
     ``modules`` maps a function name to the dotted module of its handler; ``environment`` is the base
     environment of every sandbox (endpoint, region, fake credentials), to which each function's own
@@ -157,8 +157,11 @@ class SandboxedLambdas:
     modules: Mapping[str, str]
     environment: Mapping[str, str]
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict, init=False, repr=False)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    #: One per function: a cold start blocks that function's invocations only.
+    _locks: dict[str, threading.Lock] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._locks = {name: threading.Lock() for name in self.modules}
 
     def sandbox_for(self, function: LambdaFunction) -> Sandbox:
         """The function's running sandbox; a cold start if it has none (or its process died)."""
@@ -166,9 +169,7 @@ class SandboxedLambdas:
         module = self.modules.get(name)
         if module is None:
             raise LookupError(f"no handler registered for Lambda function {name!r}")
-        with self._lock:
-            function_lock = self._locks.setdefault(name, threading.Lock())
-        with function_lock:
+        with self._locks[name]:
             sandbox = self._sandboxes.get(name)
             if sandbox is None or not sandbox.alive:
                 if sandbox is not None:
@@ -189,10 +190,11 @@ class SandboxedLambdas:
         return payload, is_error, ""
 
     def stop(self) -> None:
-        with self._lock:
-            sandboxes, self._sandboxes = list(self._sandboxes.values()), {}
-        for sandbox in sandboxes:
-            sandbox.stop()
+        for name, lock in self._locks.items():
+            with lock:
+                sandbox = self._sandboxes.pop(name, None)
+            if sandbox is not None:
+                sandbox.stop()
 
 
 def serve(module: str, attribute: str, fd: int) -> None:
@@ -202,7 +204,7 @@ def serve(module: str, attribute: str, fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(fd)
     handler = getattr(importlib.import_module(module), attribute)
-    connection.send(("ready", os.getpid()))
+    connection.send("ready")
     send_lock = threading.Lock()
 
     def invoke(request_id: int, event: Any, context_fields: dict[str, Any]) -> None:
