@@ -201,6 +201,43 @@ def test_in_process_calls_carry_sigv4_headers_without_signing_but_presigned_urls
     assert len(signature) >= 20 and signature != "in-process"  # computed by botocore as always
 
 
+def test_calls_forwarded_from_a_sandbox_get_the_answers_in_process_calls_get(
+    local_aws: LocalAws, stack: StackOutputs, owner: str
+) -> None:
+    from moto.core.models import botocore_stubber
+
+    from labeler.local import aws_channel, moto_hooks
+
+    forwarded: list[str] = []
+
+    def answer(request: aws_channel.Request) -> aws_channel.Answer:
+        forwarded.append(request[1])
+        return moto_hooks.answer_aws_request(request)
+
+    session = local_aws.session()
+    s3, dynamodb = session.client("s3"), session.client("dynamodb")
+    for client in (s3, dynamodb):  # the forwarder instead of moto's in-process hook, as in a sandbox
+        client.meta.events.unregister("before-send", botocore_stubber)  # type: ignore[arg-type]
+        client.meta.events.register("before-send", aws_channel.answering_with(answer))  # type: ignore[arg-type]
+    key = f"uploads/{owner}/forwarded.bin"
+    body = bytes(range(256)) * 300  # an aws-chunked upload body, as boto3 sends it
+
+    s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=body)
+    whole = s3.get_object(Bucket=stack.upload_bucket, Key=key)["Body"].read()
+    head = s3.get_object(Bucket=stack.upload_bucket, Key=key, Range="bytes=0-9")["Body"].read()
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=stack.upload_bucket, Key=key + ".missing")
+    item = {"Owner": {"S": owner}, "ImageName": {"S": "forwarded"}}
+    unless_present = "attribute_not_exists(ImageName)"
+    dynamodb.put_item(TableName=stack.results_table, Item=item, ConditionExpression=unless_present)
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(TableName=stack.results_table, Item=item, ConditionExpression=unless_present)
+
+    assert whole == body and head == body[:10]
+    assert len(forwarded) == 6  # every call went through the forwarder
+    assert moto_hooks.answer_aws_request(("GET", "https://example.com/", [], b""))[0] == 404
+
+
 def test_lambda_tasks_reach_the_backend_directly_with_the_answers_boto3_would_give(
     local_aws: LocalAws, stack: StackOutputs
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from labeler.blueprint import REPO_ROOT
+from labeler.local import aws_channel
 from labeler.local.sandbox import SandboxedLambdas
 
 MODULE = "tests.integration.sandbox_handlers"
@@ -29,11 +30,35 @@ def _function(attribute: str, timeout_s: int = 30, **environment: str) -> Any:
     )
 
 
+class FakeStack:
+    """Answers the sandboxes' AWS calls as the stack would, and keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.requests: list[aws_channel.Request] = []
+        self.fail = False
+
+    def answer(self, request: aws_channel.Request) -> aws_channel.Answer:
+        self.requests.append(request)
+        if self.fail:
+            raise RuntimeError("the stack broke")
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, b'{"TableNames": ["from-the-stack"]}'
+
+
 @pytest.fixture
-def lambdas() -> Iterator[SandboxedLambdas]:
-    names = ["describe", "refuse", "hold", "crash_if_asked"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
-    runtime = SandboxedLambdas({f"test-{name}": MODULE for name in names}, environment)
+def fake_stack() -> FakeStack:
+    return FakeStack()
+
+
+@pytest.fixture
+def lambdas(fake_stack: FakeStack) -> Iterator[SandboxedLambdas]:
+    names = ["describe", "refuse", "hold", "crash_if_asked", "list_tables"]
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"},
+        "PYTHONPATH": str(REPO_ROOT),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+    runtime = SandboxedLambdas({f"test-{name}": MODULE for name in names}, environment, fake_stack.answer)
     yield runtime
     runtime.stop()
 
@@ -58,7 +83,6 @@ def test_a_handler_runs_warm_in_its_own_process_with_its_function_environment(
     assert first["function"] == "test-describe"
     assert 0 < first["remaining_ms"] <= 30_000
     assert first["greeting"] == "hello"  # the function's own Environment.Variables
-    assert first["endpoint"] == "http://127.0.0.1:1"
 
 
 def test_a_handler_error_is_a_lambda_error_payload_named_after_its_class(lambdas: SandboxedLambdas) -> None:
@@ -78,6 +102,34 @@ def test_concurrent_invocations_of_one_function_run_side_by_side(lambdas: Sandbo
     assert len({answer["pid"] for answer in answers}) == 1
     # every invocation started before any of them ended: they overlapped instead of queueing
     assert max(answer["started"] for answer in answers) < min(answer["ended"] for answer in answers)
+
+
+def test_a_handlers_aws_calls_reach_the_stack_over_the_channel_signed_with_headers_only(
+    lambdas: SandboxedLambdas, fake_stack: FakeStack
+) -> None:
+    answer, is_error = _invoke(lambdas, _function("list_tables"), {})
+
+    assert not is_error
+    assert answer == {"tables": ["from-the-stack"]}  # botocore parsed the stack's answer
+    [(method, url, headers, body)] = fake_stack.requests  # no endpoint is configured: nothing else answers
+    assert (method, url) == ("POST", "https://dynamodb.us-east-1.amazonaws.com/")
+    sent = {name.lower(): value.decode() if isinstance(value, bytes) else value for name, value in headers}
+    assert sent["x-amz-target"] == "DynamoDB_20120810.ListTables"
+    assert sent["authorization"].startswith("AWS4-HMAC-SHA256 Credential=local/")
+    assert sent["authorization"].endswith("Signature=in-process")
+    assert body == b"{}"
+
+
+def test_an_error_in_the_stack_is_the_calls_500_and_the_sandbox_keeps_serving(
+    lambdas: SandboxedLambdas, fake_stack: FakeStack
+) -> None:
+    fake_stack.fail = True
+    failed, _ = _invoke(lambdas, _function("list_tables"), {})
+    fake_stack.fail = False
+    answered, _ = _invoke(lambdas, _function("list_tables"), {})
+
+    assert failed == {"status": 500}
+    assert answered == {"tables": ["from-the-stack"]}
 
 
 def test_an_invocation_past_its_timeout_answers_sandbox_timedout(lambdas: SandboxedLambdas) -> None:

@@ -59,12 +59,10 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
 - ``route_in_process_calls``: the AWS calls this process makes itself (the ASL interpreter's
   Lambda/SNS calls, the web page's reads, the handlers when they run in process) go straight to
   moto's backends through moto's own botocore hook, the one ``mock_aws`` uses, instead of a
-  loopback HTTP round trip each (sandboxes are other processes: they use HTTP). The HTTP server
-  keeps serving every other client (browser, CLI, aws-cli, tests in other processes) from the
-  same backends. These calls carry SigV4's headers but no computed signature (moto checks none;
-  computing it was a tenth of each call): the Authorization header still names the access key and
-  scope, from which moto takes the account and (S3) the region, and treats a request without one
-  as anonymous. Presigned URLs and other signing schemes are left to botocore.
+  loopback HTTP round trip each, signed with SigV4's headers only (``aws_channel``). The sandboxes'
+  calls arrive over their channels and ``answer_aws_request`` sends them down the same path. The
+  HTTP server keeps serving every other client (browser, CLI, aws-cli, tests in other processes)
+  from the same backends.
 """
 
 from __future__ import annotations
@@ -83,14 +81,12 @@ import types
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import botocore
-import botocore.auth
-import botocore.handlers
 import jsonpath_ng
 import jsonpath_ng.ext
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 from moto import backends as moto_backends
 from moto.awslambda.models import LambdaFunction, lambda_backends
@@ -119,6 +115,7 @@ from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
 from labeler.events import build_object_created_event
+from labeler.local import aws_channel
 from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 
 Handler = Callable[[Any, Any], Any]
@@ -482,42 +479,21 @@ def route_in_process_calls() -> None:
     implement is answered 404 in process, never sent to AWS.
     """
     botocore_stubber.enabled = True
-    if _skip_sigv4_signature not in {handler for _, handler, *_ in botocore.handlers.BUILTIN_HANDLERS}:
-        # First, so that it answers before botocore's own choose-signer handlers do.
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, ("choose-signer", _skip_sigv4_signature))
+    aws_channel.sign_headers_only()
 
 
-class _SigV4HeadersOnly:
-    """SigV4's request headers (date, token, S3's payload header, an Authorization header naming the
-    access key and scope) without the signature: moto reads the account, the region and aws-chunked
-    uploads from those headers and checks no signatures."""
-
-    def add_auth(self: Any, request: Any) -> None:
-        request.context["timestamp"] = datetime.now(UTC).strftime(botocore.auth.SIGV4_TIMESTAMP)
-        self._modify_request_before_signing(request)
-        request.headers["Authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={self.scope(request)}, SignedHeaders=host, Signature=in-process"
-        )
-
-
-class _InProcessSigV4(_SigV4HeadersOnly, botocore.auth.SigV4Auth):
-    pass
-
-
-class _InProcessS3SigV4(_SigV4HeadersOnly, botocore.auth.S3SigV4Auth):
-    pass
-
-
-botocore.auth.AUTH_TYPE_MAPS["labeler-in-process-v4"] = _InProcessSigV4
-botocore.auth.AUTH_TYPE_MAPS["labeler-in-process-s3v4"] = _InProcessS3SigV4
-
-
-def _skip_sigv4_signature(signature_version: Any = None, signing_name: str = "", **_: Any) -> str | None:
-    """botocore ``choose-signer`` handler: plain SigV4 calls get the headers-only signer; anything
-    else (presigned URLs, unsigned operations, other schemes) is left to botocore."""
-    if signature_version not in ("v4", "s3v4"):
-        return None
-    return "labeler-in-process-s3v4" if signing_name == "s3" else "labeler-in-process-v4"
+def answer_aws_request(request: aws_channel.Request) -> aws_channel.Answer:
+    """moto's answer to a request a sandbox forwarded (``aws_channel.forward_requests``), as moto's
+    in-process hook answers this process's own calls; 404 for anything moto does not serve."""
+    method, url, headers, body = request
+    prepared = AWSPreparedRequest(method, url, HTTPHeaders(), body, stream_output=False)
+    for name, value in headers:
+        prepared.headers[name] = value.decode() if isinstance(value, bytes) else value
+    answer = botocore_stubber.process_request(prepared)
+    if answer is None:
+        return 404, {}, f"nothing local answers {method} {url}".encode()
+    status, answer_headers, answer_body = answer
+    return status, dict(answer_headers), answer_body.encode() if isinstance(answer_body, str) else answer_body
 
 
 def rename_identity_pool(account_id: str, region: str, current_id: str, wanted_id: str) -> None:

@@ -3,9 +3,10 @@
 ``labeler local`` starts one sandbox process per function (``python -m labeler.local.sandbox``). The
 process imports the handler once (a warm container), then serves invocations on threads, so a
 function's concurrent invocations share its warm clients and model as they would share a container's
-globals; its AWS calls go to the stack's moto server over HTTP, with the function's own environment
-(``Environment.Variables`` as provisioned) and fake credentials, like a Lambda that can only reach
-this stack.
+globals. It runs with the function's own environment (``Environment.Variables`` as provisioned)
+and fake credentials, like a Lambda that can only reach this stack: its boto3 calls, addressed to
+AWS's own endpoints, travel to the stack over the sandbox's socket pair (``aws_channel``), and
+moto answers them there as it answers the stack's own calls.
 
 Why processes and not threads in the stack's process:
 - A sandbox is a boundary, as on Lambda: a handler that crashes its process (a segfault in a
@@ -13,20 +14,24 @@ Why processes and not threads in the stack's process:
   invocation gets a fresh sandbox; the stack keeps running. Each function sees only its own
   environment, as deployed.
 - The stack's interpreter (moto, the ASL interpreter, the HTTP server) is bound by its GIL; the
-  handlers' Python work (boto3, Powertools, image preprocessing) now runs beside it, so the pipeline
-  scales with cores. Measured on this project's 2-vCPU box (``make bench``, 300 images, 4 in
-  flight, three interleaved runs each): 17.0 images/s against 16.7 in process, the same within
-  noise, because the handlers' AWS calls now cross HTTP (about a third more CPU per image: on one
-  core, 11.4 against 14.7 images/s). From one core to two, in process gained 14%, sandboxes 50%.
+  handlers' Python work (boto3, Powertools, image preprocessing) runs beside it, so the pipeline
+  scales with cores.
 
-Wire protocol (a private socket pair, ``multiprocessing.connection`` framing): the sandbox sends
-``"ready"`` once its handler is imported; the stack sends ``(request_id, event, context)``;
-the sandbox answers ``(request_id, payload_json, is_error)``.
+Why the channel and not HTTP to the stack's moto server: over HTTP each call cost the stack a TCP
+connection (moto's werkzeug server closes every one), HTTP parsing and Flask's request handling,
+which together were more than half of the stack's CPU per image.
+
+Wire protocol (a private socket pair, ``multiprocessing.connection`` framing, tagged tuples):
+- sandbox to stack: ``("ready",)`` once its handler is imported; ``("result", request_id,
+  payload_json, is_error)``; ``("aws", call_id, request)`` for each AWS call;
+- stack to sandbox: ``("invoke", request_id, event, context)``; ``("aws-answer", call_id, status,
+  headers, body)``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import importlib
 import itertools
@@ -36,11 +41,12 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from labeler.local import aws_channel
 from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 
 if TYPE_CHECKING:
@@ -51,6 +57,8 @@ START_TIMEOUT_S = 60.0
 #: Concurrent invocations one sandbox serves (threads, as many as the in-process runtime); beyond
 #: this they queue in the sandbox.
 THREADS_PER_SANDBOX = 64
+#: Threads of the stack that answer the sandboxes' AWS calls (moto's work, under the stack's GIL).
+AWS_CALL_THREADS = 16
 
 
 class SandboxCrashed(RuntimeError):
@@ -59,11 +67,14 @@ class SandboxCrashed(RuntimeError):
 
 @dataclass
 class Sandbox:
-    """One running sandbox process for one handler (``module`` and ``attribute``)."""
+    """One running sandbox process for one handler (``module`` and ``attribute``); ``answer_aws``
+    answers its AWS calls on ``aws_workers``' threads."""
 
     module: str
     attribute: str
     environment: Mapping[str, str]
+    answer_aws: Callable[[aws_channel.Request], aws_channel.Answer]
+    aws_workers: concurrent.futures.Executor
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
     _pending: dict[int, concurrent.futures.Future[tuple[str, bool]]] = field(
@@ -71,6 +82,7 @@ class Sandbox:
     )
     _ids: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _send_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _hung_up: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def start(self) -> Sandbox:
@@ -93,11 +105,11 @@ class Sandbox:
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} did not start within {START_TIMEOUT_S:.0f} s")
         try:
-            self._connection.recv()  # "ready"
+            self._connection.recv()  # ("ready",)
         except EOFError as error:
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} exited while importing its handler") from error
-        threading.Thread(target=self._read_answers, name=f"sandbox-{self.module}", daemon=True).start()
+        threading.Thread(target=self._read_messages, name=f"sandbox-{self.module}", daemon=True).start()
         return self
 
     @property
@@ -106,25 +118,34 @@ class Sandbox:
 
     def submit(self, event: Any, context: LambdaContext) -> concurrent.futures.Future[tuple[str, bool]]:
         """Send one invocation; the future holds (payload JSON, is_error)."""
-        assert self._connection is not None
         answer: concurrent.futures.Future[tuple[str, bool]] = concurrent.futures.Future()
         with self._lock:
             if self._hung_up.is_set():
                 raise SandboxCrashed(f"sandbox for {self.module} is gone")
             request_id = next(self._ids)
             self._pending[request_id] = answer
-            try:
-                self._connection.send((request_id, event, dataclasses.asdict(context)))
-            except OSError as error:
-                del self._pending[request_id]
-                raise SandboxCrashed(f"sandbox for {self.module} is gone") from error
+        try:
+            self._send(("invoke", request_id, event, dataclasses.asdict(context)))
+        except OSError as error:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise SandboxCrashed(f"sandbox for {self.module} is gone") from error
         return answer
 
-    def _read_answers(self) -> None:
+    def _send(self, message: tuple[Any, ...]) -> None:
+        assert self._connection is not None
+        with self._send_lock:
+            self._connection.send(message)
+
+    def _read_messages(self) -> None:
         assert self._connection is not None
         try:
             while True:
-                request_id, payload, is_error = self._connection.recv()
+                message = self._connection.recv()
+                if message[0] == "aws":
+                    self.aws_workers.submit(self._answer, *message[1:])
+                    continue
+                _, request_id, payload, is_error = message  # "result"
                 with self._lock:
                     answer = self._pending.pop(request_id, None)
                 if answer is not None:
@@ -135,6 +156,15 @@ class Sandbox:
             orphans, self._pending = list(self._pending.values()), {}
         for answer in orphans:
             answer.set_exception(SandboxCrashed(f"sandbox for {self.module} exited during the invocation"))
+
+    def _answer(self, call_id: int, request: aws_channel.Request) -> None:
+        """Answer one AWS call of the handler; an error in the stack is the call's 500, not a hang."""
+        try:
+            status, headers, body = self.answer_aws(request)
+        except Exception as error:
+            status, headers, body = 500, {}, f"{type(error).__name__}: {error}".encode()
+        with contextlib.suppress(OSError):  # the sandbox is gone: _read_messages fails its invocations
+            self._send(("aws-answer", call_id, status, headers, body))
 
     def stop(self) -> None:
         if self._connection is not None:
@@ -150,18 +180,23 @@ class SandboxedLambdas:
     all at once by ``LocalAws.warm_up``).
 
     ``modules`` maps a function name to the dotted module of its handler; ``environment`` is the base
-    environment of every sandbox (endpoint, region, fake credentials), to which each function's own
-    ``Environment.Variables`` are added.
+    environment of every sandbox (region, fake credentials), to which each function's own
+    ``Environment.Variables`` are added; ``answer_aws`` answers the handlers' AWS calls.
     """
 
     modules: Mapping[str, str]
     environment: Mapping[str, str]
+    answer_aws: Callable[[aws_channel.Request], aws_channel.Answer]
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict, init=False, repr=False)
     #: One per function: a cold start blocks that function's invocations only.
     _locks: dict[str, threading.Lock] = field(init=False, repr=False)
+    _aws_workers: concurrent.futures.ThreadPoolExecutor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._locks = {name: threading.Lock() for name in self.modules}
+        self._aws_workers = concurrent.futures.ThreadPoolExecutor(
+            AWS_CALL_THREADS, thread_name_prefix="sandbox-aws"
+        )
 
     def sandbox_for(self, function: LambdaFunction) -> Sandbox:
         """The function's running sandbox; a cold start if it has none (or its process died)."""
@@ -174,8 +209,13 @@ class SandboxedLambdas:
             if sandbox is None or not sandbox.alive:
                 if sandbox is not None:
                     sandbox.stop()
-                environment = {**self.environment, **function.environment_vars}
-                sandbox = Sandbox(module, str(function.handler).rsplit(".", 1)[-1], environment).start()
+                sandbox = Sandbox(
+                    module,
+                    str(function.handler).rsplit(".", 1)[-1],
+                    {**self.environment, **function.environment_vars},
+                    self.answer_aws,
+                    self._aws_workers,
+                ).start()
                 self._sandboxes[name] = sandbox
             return sandbox
 
@@ -195,6 +235,42 @@ class SandboxedLambdas:
                 sandbox = self._sandboxes.pop(name, None)
             if sandbox is not None:
                 sandbox.stop()
+        self._aws_workers.shutdown(cancel_futures=True)
+
+
+class _ForwardedCalls:
+    """The sandbox's end of its AWS calls: a handler thread sends its request to the stack and
+    waits for the answer, which the sandbox's main thread receives."""
+
+    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
+        self._send = send
+        self._waiting: dict[int, concurrent.futures.Future[aws_channel.Answer]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._hung_up = False
+
+    def call(self, request: aws_channel.Request) -> aws_channel.Answer:
+        answer: concurrent.futures.Future[aws_channel.Answer] = concurrent.futures.Future()
+        with self._lock:
+            if self._hung_up:
+                raise ConnectionError("the local stack hung up")
+            call_id = next(self._ids)
+            self._waiting[call_id] = answer
+        self._send(("aws", call_id, request))
+        return answer.result()
+
+    def answer(self, call_id: int, status: int, headers: dict[str, str], body: bytes) -> None:
+        with self._lock:
+            waiting = self._waiting.pop(call_id)
+        waiting.set_result((status, headers, body))
+
+    def hang_up(self) -> None:
+        """Fail every call still waiting: the stack is gone."""
+        with self._lock:
+            self._hung_up = True
+            waiting, self._waiting = list(self._waiting.values()), {}
+        for answer in waiting:
+            answer.set_exception(ConnectionError("the local stack hung up"))
 
 
 def serve(module: str, attribute: str, fd: int) -> None:
@@ -203,26 +279,38 @@ def serve(module: str, attribute: str, fd: int) -> None:
     # first, so its sandboxes keep answering until it hangs up (or kills them).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(fd)
-    handler = getattr(importlib.import_module(module), attribute)
-    connection.send("ready")
     send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            connection.send(message)
+
+    # Before the handler's import creates any client: its calls go to the stack over the channel.
+    calls = _ForwardedCalls(send)
+    aws_channel.sign_headers_only()
+    aws_channel.forward_requests(calls.call)
+    handler = getattr(importlib.import_module(module), attribute)
+    send(("ready",))
 
     def invoke(request_id: int, event: Any, context_fields: dict[str, Any]) -> None:
         context = LambdaContext(**context_fields)
         try:
-            answer = (request_id, json.dumps(handler(event, context)), False)
+            answer = ("result", request_id, json.dumps(handler(event, context)), False)
         except Exception as error:  # every handler error becomes a Lambda error payload
-            answer = (request_id, json.dumps(error_payload(error)), True)
-        with send_lock:
-            connection.send(answer)
+            answer = ("result", request_id, json.dumps(error_payload(error)), True)
+        send(answer)
 
     with concurrent.futures.ThreadPoolExecutor(THREADS_PER_SANDBOX, thread_name_prefix="invocation") as pool:
         while True:
             try:
-                request_id, event, context_fields = connection.recv()
+                kind, *fields = connection.recv()
             except (EOFError, OSError):
+                calls.hang_up()
                 return
-            pool.submit(invoke, request_id, event, context_fields)
+            if kind == "aws-answer":
+                calls.answer(*fields)
+            else:  # "invoke"
+                pool.submit(invoke, *fields)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,9 @@ class LocalAws:
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
         if self.sandboxes:
-            self._lambdas = SandboxedLambdas(self.handler_modules, self._sandbox_environment())
+            self._lambdas = SandboxedLambdas(
+                self.handler_modules, self._sandbox_environment(), moto_hooks.answer_aws_request
+            )
             moto_hooks.install_lambda_runtime(self._lambdas)
         else:
             moto_hooks.install_lambda_runtime(moto_hooks.InProcessLambdas(self.handler_modules))
@@ -92,14 +94,15 @@ class LocalAws:
         return self
 
     def _sandbox_environment(self) -> dict[str, str]:
-        """This process's environment as a sandbox's base: boto3 pointed at the server over HTTP."""
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("MOTO_")}
-        python_path = [str(REPO_ROOT), *filter(None, [environment.get("PYTHONPATH")])]
-        return {
-            **environment,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "PYTHONPATH": os.pathsep.join(python_path),
+        """This process's environment (fake credentials, region) as a sandbox's base. No endpoint:
+        a sandbox's boto3 calls go to AWS's own endpoints, which its channel to this process serves."""
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("MOTO_") and key != "AWS_ENDPOINT_URL"
         }
+        python_path = [str(REPO_ROOT), *filter(None, [environment.get("PYTHONPATH")])]
+        return {**environment, "PYTHONPATH": os.pathsep.join(python_path)}
 
     def warm_up(self) -> None:
         """Start every function's sandbox now (in parallel), so no upload waits for a cold start."""
