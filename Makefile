@@ -55,7 +55,7 @@ format: install ## Apply ruff fixes and formatting
 
 # make bench IMAGES=1000 is the soak: memory must level off (stack_rss_mb in results/bench.json).
 IMAGES ?= 200
-CONCURRENCY ?= 3
+CONCURRENCY ?= 6
 bench: install ## Measure local pipeline throughput and latency; writes results/bench.json
 	$(BIN)/python -m labeler.bench --images $(IMAGES) --concurrency $(CONCURRENCY) --output results/bench.json
 

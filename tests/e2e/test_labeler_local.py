@@ -42,6 +42,10 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
         running.client("s3").put_object(Bucket=running.discovery["upload_bucket"], Key=key, Body=photo_like())
         first = _record(running, key)
         assert first["Status"]["S"] == "LABELED"
+        cpu = running.cpu_seconds()  # what make bench reports per image, by process
+        sandboxes = {f"functions.{name}.handler" for name in ("validate", "label", "store")}
+        assert set(cpu) == {"stack", *sandboxes}
+        assert all(seconds > 0 for seconds in cpu.values())  # importing alone costs each process CPU
         assert first["LabelBackend"]["S"] == "onnx"
         with urllib.request.urlopen(running.discovery["web_url"] + "status", timeout=10) as response:  # noqa: S310
             assert key in response.read().decode()

@@ -22,6 +22,7 @@ probabilities (the probability that the image shows either; it can never exceed 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -237,9 +238,15 @@ def _load(model_path: Path, classes_path: Path) -> LoadedModel:
     return LoadedModel(session, model_input.name, model_output.name, actual, names, groups)
 
 
+@functools.lru_cache(maxsize=16)
+def _resolved(model_path: Path, classes_path: Path) -> tuple[Path, Path]:
+    """Both paths resolved once: ``Path.resolve`` walks the file system, and every inference asks."""
+    return model_path.resolve(), classes_path.resolve()
+
+
 def load_model(model_path: Path = MODEL_PATH, classes_path: Path = CLASSES_PATH) -> LoadedModel:
     """The model for these files, loaded and checked on the first call in this process, then shared."""
-    key = (Path(model_path).resolve(), Path(classes_path).resolve())
+    key = _resolved(Path(model_path), Path(classes_path))
     model = _MODELS.get(key)
     if model is None:
         with _MODELS_LOCK:

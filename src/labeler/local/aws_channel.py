@@ -13,8 +13,10 @@ own ``mock_aws`` hook is), so that every client created afterwards uses them:
 A sandbox process uses both (``labeler.local.sandbox``): its handler's boto3 calls travel over the
 socket pair it already shares with the stack, and the stack dispatches them to moto's backends
 (``moto_hooks.answer_aws_request``). Over HTTP, each call cost the stack a TCP connection (moto's
-werkzeug server closes every one), HTTP parsing and Flask's request handling: more than half of the
-stack's CPU per image, for a quarter of it spent in moto itself.
+werkzeug server closes every one), HTTP parsing and Flask's request handling. Measured with
+``make bench`` (300 images, 6 in flight, two interleaved pairs on the 2-vCPU box): the stack's CPU
+per image fell from 45-46 ms to 35-37 ms, and all processes' CPU per image from 104-107 ms to
+85-89 ms.
 """
 
 from __future__ import annotations

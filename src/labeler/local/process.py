@@ -105,6 +105,22 @@ class LocalProcess:
                 found[name] = round(found[name] + megabytes, 1)
         return found
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by the stack and by each Lambda sandbox, keyed
+        ``stack`` or the sandbox's handler module (Linux /proc; empty where unavailable)."""
+        found = {}
+        for pid in [self.process.pid, *child_pids(self.process.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            # After the command: state is field 3 of stat, utime and stime are fields 14 and 15.
+            ticks = int(fields[11]) + int(fields[12])
+            role = arguments[3].decode() if b"labeler.local.sandbox" in arguments[:3] else "stack"
+            found[role] = ticks / os.sysconf("SC_CLK_TCK")
+        return found
+
     def stop(self, timeout_s: float = 60) -> str:
         """Ctrl-C, as a user stops it; returns everything it printed (exit status: ``process.returncode``)."""
         self.process.send_signal(signal.SIGINT)

@@ -17,9 +17,9 @@ Why processes and not threads in the stack's process:
   handlers' Python work (boto3, Powertools, image preprocessing) runs beside it, so the pipeline
   scales with cores.
 
-Why the channel and not HTTP to the stack's moto server: over HTTP each call cost the stack a TCP
-connection (moto's werkzeug server closes every one), HTTP parsing and Flask's request handling,
-which together were more than half of the stack's CPU per image.
+Why the channel and not HTTP to the stack's moto server: over HTTP each call also cost the stack a
+TCP connection, HTTP parsing and Flask's request handling: about 18% of all the CPU an image took
+(numbers in ``aws_channel``).
 
 Wire protocol (a private socket pair, ``multiprocessing.connection`` framing, tagged tuples):
 - sandbox to stack: ``("ready",)`` once its handler is imported; ``("result", request_id,
