@@ -201,6 +201,99 @@ def test_in_process_calls_carry_sigv4_headers_without_signing_but_presigned_urls
     assert len(signature) >= 20 and signature != "in-process"  # computed by botocore as always
 
 
+def test_dynamodb_item_operations_have_no_timestamps_and_no_binary_members_but_attribute_values() -> None:
+    """What lets ``_parse_dynamodb_parameters`` load such requests as plain JSON."""
+    import botocore.session
+
+    from labeler.local import moto_hooks
+
+    service = botocore.session.get_session().get_service_model("dynamodb")
+    found: set[tuple[str, str]] = set()
+
+    def walk(shape: Any, path: str, seen: frozenset[str]) -> None:
+        if shape.name in seen:
+            return
+        seen |= {shape.name}
+        if shape.type_name in ("timestamp", "blob"):
+            found.add((shape.type_name, path.rsplit(".", 1)[-1]))
+        for name, member in getattr(shape, "members", {}).items():
+            walk(member, f"{path}.{name}", seen)
+        for child in (getattr(shape, "member", None), getattr(shape, "value", None)):
+            if child is not None:
+                walk(child, path, seen)
+
+    for operation in moto_hooks._DYNAMODB_ITEM_OPERATIONS:
+        walk(service.operation_model(operation).input_shape, operation, frozenset())
+
+    assert found == {("blob", "B"), ("blob", "BS")}
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        (
+            "PutItem",
+            {
+                "TableName": "t",
+                "Item": {
+                    "Owner": {"S": "me"},
+                    "Size": {"N": "12.5"},
+                    "Labels": {"L": [{"M": {"Name": {"S": "Sky"}, "Confidence": {"N": "99"}}}]},
+                    "Tags": {"SS": ["a", "b"]},
+                    "Done": {"BOOL": True},
+                    "Gone": {"NULL": True},
+                },
+                "ConditionExpression": "attribute_not_exists(#k) OR #t < :t",
+                "ExpressionAttributeNames": {"#k": "ImageName", "#t": "Timestamp"},
+                "ExpressionAttributeValues": {":t": {"S": "2026-11-27T00:00:00.000Z"}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            },
+        ),
+        (
+            "BatchGetItem",
+            {
+                "RequestItems": {
+                    "t": {
+                        "Keys": [{"Owner": {"S": "me"}, "ImageName": {"S": "a.jpg"}}],
+                        "ProjectionExpression": "#s, #t",
+                        "ExpressionAttributeNames": {"#s": "Status", "#t": "Timestamp"},
+                        "ConsistentRead": True,
+                    }
+                }
+            },
+        ),
+        (
+            "Query",
+            {"TableName": "t", "KeyConditionExpression": "#o = :o", "Limit": 25, "ScanIndexForward": False},
+        ),
+        ("PutItem", {"TableName": "t", "Item": {"Owner": {"S": "me"}, "Thumb": {"B": "aGVsbG8="}}}),
+    ],
+)
+def test_dynamodb_requests_parsed_as_json_give_the_parameters_moto_would_parse(
+    operation: str, body: dict[str, Any]
+) -> None:
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+
+    from labeler.local import moto_hooks
+
+    request = Request.from_primitives(
+        "POST",
+        "https://dynamodb.us-east-1.amazonaws.com/",
+        {"X-Amz-Target": f"DynamoDB_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0"},
+        json.dumps(body).encode(),
+    )
+    fast, moto = DynamoHandler(), DynamoHandler()
+    for handler in (fast, moto):  # what setup_class sets before it parses
+        handler.headers, handler.querystring, handler.uri_match = request.headers, {}, {}
+    moto_hooks._parse_dynamodb_parameters(fast, request)
+    moto_hooks._ORIGINAL_DYNAMODB_PARSE_PARAMETERS(moto, request)
+
+    assert fast.params == moto.params
+    if "Thumb" in json.dumps(body):  # binary values: moto's own walk, which decodes them
+        assert moto.params["Item"]["Thumb"] == {"B": b"hello"}
+
+
 def test_calls_forwarded_from_a_sandbox_get_the_answers_in_process_calls_get(
     local_aws: LocalAws, stack: StackOutputs, owner: str
 ) -> None:

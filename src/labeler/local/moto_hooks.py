@@ -32,7 +32,9 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   a copy specialised for JSON trees does the same for a fifth of the cost. moto serialises every
   DynamoDB answer by walking the botocore output shape attribute by attribute (~3 ms per item);
   a DynamoDB answer already is the wire JSON, so ``DynamoResult.execute_result`` dumps it directly
-  (anything that is not plain JSON, such as a table's creation time, takes moto's path). Request
+  (anything that is not plain JSON, such as a table's creation time, takes moto's path). The same
+  walk parses every request; an item operation's request without binary attribute values already
+  is its parameters, so ``DynamoHandler.parse_parameters`` loads it with ``json.loads``. Request
   dispatch lists a response class's methods with ``inspect`` on every request (cached per class),
   and routing a call in process rebuilds a backend's URL table on every request (for S3, by
   reloading ``moto.s3.urls`` twice: a tenth of each S3 call; cached per backend class, since the
@@ -74,6 +76,7 @@ import functools
 import importlib
 import io
 import json
+import re
 import sys
 import threading
 import time
@@ -99,7 +102,7 @@ from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.events import models as events_models
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
@@ -407,6 +410,27 @@ def _set_within_item_limit(self: LimitedSizeDict, key: str, value: Any) -> None:
     sizes[key] = (value, new_size)
 
 
+_ORIGINAL_DYNAMODB_PARSE_PARAMETERS = DynamoHandler.parse_parameters
+#: Item operations: their inputs hold no timestamps, and their only binary members are the
+#: attribute values "B" and "BS" (checked against botocore's model by a contract test).
+_DYNAMODB_ITEM_OPERATIONS = frozenset(
+    {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem", "BatchWriteItem", "Query", "Scan"}
+)
+_BINARY_ATTRIBUTE_VALUE = re.compile(rb'"BS?"\s*:')
+
+
+def _parse_dynamodb_parameters(self: DynamoHandler, request: Any) -> None:
+    body = request.data
+    if (
+        self._get_action() not in _DYNAMODB_ITEM_OPERATIONS
+        or not body
+        or _BINARY_ATTRIBUTE_VALUE.search(body)
+    ):
+        _ORIGINAL_DYNAMODB_PARSE_PARAMETERS(self, request)
+        return
+    self.params = json.loads(body)
+
+
 def install_speedups() -> None:
     """Remove moto's per-request and per-execution setup costs (see the module docstring)."""
     LimitedSizeDict.__setitem__ = _set_within_item_limit  # type: ignore[method-assign]
@@ -416,6 +440,7 @@ def install_speedups() -> None:
     moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(original_modules()))
     moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)  # type: ignore[attr-defined]
     DynamoResult.execute_result = _dynamo_execute_result  # type: ignore[method-assign,assignment]
+    DynamoHandler.parse_parameters = _parse_dynamodb_parameters  # type: ignore[method-assign,assignment]
     for module_name in _ASL_COPYING_MODULES:
         module = importlib.import_module(module_name)
         if getattr(module, "copy", None) is copy:
