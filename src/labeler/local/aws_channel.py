@@ -86,7 +86,7 @@ class _Body(io.BytesIO):
             yield chunk
 
 
-def serialise(request: AWSPreparedRequest) -> Request:
+def _serialise(request: AWSPreparedRequest) -> Request:
     body = request.body
     if body is not None and not isinstance(body, str | bytes | bytearray):
         body = body.read()  # a file-like upload body (S3's aws-chunked uploads)
@@ -98,12 +98,16 @@ def answering_with(send: Callable[[Request], Answer]) -> Callable[..., AWSRespon
     """A botocore ``before-send`` handler that answers each request with ``send`` instead of HTTP."""
 
     def before_send(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        status, headers, body = send(serialise(request))
+        status, headers, body = send(_serialise(request))
         return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
 
     return before_send
 
 
 def forward_requests(send: Callable[[Request], Answer]) -> None:
-    """Answer every request of clients created from now on with ``send``."""
+    """Answer every request of clients created from now on with ``send``.
+
+    botocore calls every ``before-send`` handler, not only until one answers, so nothing else may
+    answer too: moto's own hook would replay the request with its body already read (sandboxes
+    never import moto)."""
     botocore.handlers.BUILTIN_HANDLERS.append(("before-send", answering_with(send)))

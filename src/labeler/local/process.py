@@ -96,11 +96,15 @@ class LocalProcess:
             config=Config(max_pool_connections=64),
         )
 
+    def _pids(self) -> list[int]:
+        """The stack's and its sandboxes' (its child processes)."""
+        return [self.process.pid, *child_pids(self.process.pid)]
+
     def memory_mb(self) -> dict[str, float]:
         """Resident memory of the stack and its Lambda sandboxes (its child processes), now and the
         sum of each one's peak (Linux /proc; zeros where unavailable)."""
         found = {"now": 0.0, "peak": 0.0}
-        for pid in [self.process.pid, *child_pids(self.process.pid)]:
+        for pid in self._pids():
             for name, megabytes in _memory_mb(pid).items():
                 found[name] = round(found[name] + megabytes, 1)
         return found
@@ -109,7 +113,7 @@ class LocalProcess:
         """CPU time (user + system) used so far by the stack and by each Lambda sandbox, keyed
         ``stack`` or the sandbox's handler module (Linux /proc; empty where unavailable)."""
         found = {}
-        for pid in [self.process.pid, *child_pids(self.process.pid)]:
+        for pid in self._pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
                 arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
