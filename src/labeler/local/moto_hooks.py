@@ -44,6 +44,12 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   by re-measuring every attribute at every attribute set (O(n²) per write; a sixth of a PutItem
   of our 18-attribute records): each attribute's size is remembered instead (re-measured when the
   dict was changed by other means; a nested value changed in place keeps its old size).
+  Turning a stored attribute into JSON (every item read, projection and PutItem answer) deep-copies
+  each nested map or list once for every level above it (``DynamoType.to_regular_json``: a tenth
+  of the local stack's CPU, most of it for PutItem answers that moto then discards): one pass
+  builds the same JSON. A projection converts the whole item once per projected path
+  (``Item.project``; a poll for four attributes of a labeled record converted it four times):
+  projections of top-level names convert only those attributes.
 - ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
   Lambda through a boto3 client, which serialises, signs and re-parses every invocation (a tenth
   of the local pipeline's CPU). The hook hands the Task's payload to moto's Lambda backend
@@ -100,7 +106,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models import dynamo_type
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.events import models as events_models
@@ -389,6 +396,43 @@ def _parse_condition(self: ConditionExpressionParser) -> Any:
     return condition
 
 
+_ORIGINAL_TO_REGULAR_JSON = DynamoType.to_regular_json
+
+
+def _regular_json(value: Any) -> Any:
+    return value.to_regular_json() if isinstance(value, DynamoType) else copy_json_tree(value)
+
+
+def _to_regular_json(self: DynamoType) -> dict[str, Any]:
+    """moto's ``DynamoType.to_regular_json`` in one pass over the attribute's tree."""
+    value = self.value
+    if isinstance(value, dict):
+        value = {key: _regular_json(nested) for key, nested in value.items()}
+    elif isinstance(value, list):
+        value = [_regular_json(nested) for nested in value]
+    else:
+        value = copy_json_tree(value)
+    if self.is_binary() and isinstance(value, str):
+        value = base64.b64decode(value)
+    return {self.type: value}
+
+
+_ORIGINAL_PROJECT = Item.project
+
+
+def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
+    """moto's ``Item.project``, converting only the projected attributes when every path is a
+    top-level name (moto converts the whole item once per path)."""
+    if any(len(path) != 1 or "[" in path[0] for path in projection_expressions):
+        return _ORIGINAL_PROJECT(self, projection_expressions)
+    plain = {
+        name: dynamo_type.deserializer.deserialize(self.attrs[name].to_regular_json())
+        for name in (path[0] for path in projection_expressions)
+        if name in self.attrs
+    }
+    return Item(self.hash_key, self.range_key, dict(dynamo_type.serializer.serialize(plain)["M"]))
+
+
 _ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB
 _ORIGINAL_LIMITED_SET = LimitedSizeDict.__setitem__
 
@@ -435,6 +479,8 @@ def install_speedups() -> None:
     """Remove moto's per-request and per-execution setup costs (see the module docstring)."""
     LimitedSizeDict.__setitem__ = _set_within_item_limit  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _parse_condition  # type: ignore[method-assign]
+    DynamoType.to_regular_json = _to_regular_json  # type: ignore[method-assign]
+    Item.project = _project  # type: ignore[method-assign]
     BaseBackend.urls = property(_backend_urls)  # type: ignore[assignment,method-assign]
     original_modules = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(original_modules()))
