@@ -175,6 +175,111 @@ def test_a_conditional_write_reuses_its_parsed_condition_and_still_evaluates_it(
         put_unless_present()  # the same parsed condition, now false
 
 
+def _s(text: str) -> dict[str, str]:
+    return {"S": text}
+
+
+def _n(number: int) -> dict[str, str]:
+    return {"N": str(number)}
+
+
+#: Conditions on the item below, each with the values of several writes and what each write's
+#: condition comes to.
+_CONDITIONS: list[tuple[str, list[tuple[dict[str, Any], bool]]]] = [
+    (
+        "attribute_not_exists(#k) OR #seq < :seq OR (#seq = :seq AND #status IN (:failed, :open))",
+        [
+            ({":seq": _s("0001"), ":failed": _s("FAILED"), ":open": _s("PROCESSING")}, False),
+            ({":seq": _s("0009"), ":failed": _s("FAILED"), ":open": _s("PROCESSING")}, True),
+            ({":seq": _s("0005"), ":failed": _s("LABELED"), ":open": _s("PROCESSING")}, False),
+            ({":seq": _s("0005"), ":failed": _s("FAILED"), ":open": _s("PROCESSING")}, True),
+        ],
+    ),
+    (
+        "#n BETWEEN :low AND :high AND size(#tags) > :count",
+        [
+            ({":low": _n(100), ":high": _n(400), ":count": _n(1)}, True),
+            ({":low": _n(100), ":high": _n(200), ":count": _n(1)}, False),
+            ({":low": _n(100), ":high": _n(400), ":count": _n(2)}, False),
+        ],
+    ),
+    (
+        "begins_with(#name, :prefix) OR contains(#tags, :tag) OR #map.#inner = :inner",
+        [
+            ({":prefix": _s("cat"), ":tag": _s("x"), ":inner": _n(13)}, True),
+            ({":prefix": _s("dog"), ":tag": _s("x"), ":inner": _n(13)}, False),
+            ({":prefix": _s("dog"), ":tag": _s("pet"), ":inner": _n(13)}, True),
+            ({":prefix": _s("dog"), ":tag": _s("x"), ":inner": _n(12)}, True),
+        ],
+    ),
+    (
+        "attribute_type(#n, :type) AND NOT (#list = :list)",
+        [
+            ({":type": _s("N"), ":list": {"L": []}}, True),
+            ({":type": _s("S"), ":list": {"L": []}}, False),
+            ({":type": _s("N"), ":list": {"L": [_s("Cat")]}}, False),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("expression", "writes"), _CONDITIONS, ids=[c[0][:30] for c in _CONDITIONS])
+def test_a_reused_parse_of_a_condition_evaluates_with_each_writes_own_values(
+    expression: str, writes: list[tuple[dict[str, Any], bool]]
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from labeler.local import moto_hooks
+
+    names = {
+        "#k": "ImageName", "#seq": "Sequencer", "#status": "Status", "#n": "Size", "#tags": "Tags",
+        "#name": "ImageName", "#map": "Timings", "#inner": "Label", "#list": "Labels",
+    }  # fmt: skip
+    names = {alias: name for alias, name in names.items() if alias in expression}
+    item = Item(
+        DynamoType(_s("owner")),
+        DynamoType(_s("cat.jpg")),
+        {
+            "Owner": _s("owner"),
+            "ImageName": _s("cat.jpg"),
+            "Sequencer": _s("0005"),
+            "Status": _s("FAILED"),
+            "Size": _n(300),
+            "Tags": {"SS": ["cat", "pet"]},
+            "Timings": {"M": {"Label": _n(12)}},
+            "Labels": {"L": [_s("Cat")]},
+        },
+    )
+    moto_hooks._PARSED_CONDITIONS.clear()
+    for values, expected in writes:
+        parser = ConditionExpressionParser(expression, names, values)
+        reused = moto_hooks._parse_condition(parser)
+        fresh = ConditionExpressionParser(expression, names, values)
+        original = moto_hooks._ORIGINAL_CONDITION_PARSE(fresh)
+
+        assert reused.expr(item) is original.expr(item) is expected
+        assert repr(reused) == repr(original)
+        assert parser.expr_attr_names_found == fresh.expr_attr_names_found
+        assert parser.expr_attr_values_found == fresh.expr_attr_values_found
+    assert len(moto_hooks._PARSED_CONDITIONS) == 1  # parsed once for all the writes
+
+
+def test_a_condition_whose_values_cannot_be_parsed_fails_as_in_moto() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    from labeler.local import moto_hooks
+
+    writes: list[dict[str, Any]] = [{":low": {"NULL": True}, ":high": _n(1)}, {":low": _n(1)}]
+    for values in writes:
+        raised = []
+        for parse in (moto_hooks._parse_condition, moto_hooks._ORIGINAL_CONDITION_PARSE):
+            with pytest.raises(Exception) as error:  # noqa: PT011 - whatever moto raises
+                parse(ConditionExpressionParser("#n BETWEEN :low AND :high", {"#n": "Size"}, values))
+            raised.append(type(error.value))
+        assert raised[0] is raised[1]
+
+
 def test_in_process_calls_carry_sigv4_headers_without_signing_but_presigned_urls_are_signed(
     local_aws: LocalAws, stack: StackOutputs, owner: str
 ) -> None:

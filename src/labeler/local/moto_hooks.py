@@ -39,15 +39,17 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   and routing a call in process rebuilds a backend's URL table on every request (for S3, by
   reloading ``moto.s3.urls`` twice: a tenth of each S3 call; cached per backend class, since the
   environment it reads is fixed for the life of the process). A conditional PutItem parses its
-  ConditionExpression twice (once to validate the request, once to evaluate it): the second parse
-  of the same expression, names and values reuses the first. And an item's 400 KB limit is checked
+  ConditionExpression twice (once to validate the request, once to evaluate it), and each write
+  brings new values: an expression is parsed once per names and value types, with slots where the
+  values go, and every parse after that fills the slots with its own values (0.12 ms against 0.65 ms
+  for our write condition). And an item's 400 KB limit is checked
   by re-measuring every attribute at every attribute set (O(n²) per write; a sixth of a PutItem
   of our 18-attribute records): each attribute's size is remembered instead (re-measured when the
   dict was changed by other means; a nested value changed in place keeps its old size).
   Turning a stored attribute into JSON (every item read, projection and PutItem answer) deep-copies
-  each nested map or list once for every level above it (``DynamoType.to_regular_json``: a tenth
-  of the local stack's CPU, most of it for PutItem answers that moto then discards): one pass
-  builds the same JSON. A projection converts the whole item once per projected path
+  each nested map or list once for every level above it (``DynamoType.to_regular_json``; every
+  PutItem answer converts the item, then moto discards it): one pass builds the same JSON (0.09 ms
+  against 0.67 ms for a record with ten labels). A projection converts the whole item once per projected path
   (``Item.project``; a poll for four attributes of a labeled record converted it four times):
   projections of top-level names convert only those attributes.
 - ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
@@ -104,7 +106,7 @@ from moto.core import responses as moto_responses
 from moto.core.base_backend import BaseBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
-from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.comparisons import AttributeValue, ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import dynamo_type
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -366,34 +368,73 @@ def _backend_urls(self: BaseBackend) -> Any:
 
 
 _ORIGINAL_CONDITION_PARSE = ConditionExpressionParser.parse
-#: (expression, names, values) -> (parsed condition, names found, values found); a few hundred at most.
-_PARSED_CONDITIONS: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+
+@dataclass(frozen=True)
+class _ValueSlot:
+    """Where an expression attribute value goes in a parsed condition that is kept for reuse."""
+
+    name: str
+
+
+#: (expression, names, value names and types) -> (condition with value slots, names found, values found).
+_PARSED_CONDITIONS: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[Any, list[str], list[str]]] = {}
 _PARSED_CONDITIONS_LIMIT = 256
 
 
+def _bind_values(node: Any, values: Mapping[str, Any]) -> Any:
+    """``node`` with each value slot filled from ``values``; nodes without slots are shared, not copied."""
+    if isinstance(node, AttributeValue):
+        return AttributeValue(values[node.value.name]) if isinstance(node.value, _ValueSlot) else node
+    if isinstance(node, (list, tuple)):
+        bound = [_bind_values(child, values) for child in node]
+        return node if all(new is old for new, old in zip(bound, node, strict=True)) else type(node)(bound)
+    if type(node).__module__ == AttributeValue.__module__:  # the parser's Op, Func and Operand nodes
+        changed = {}
+        for attribute, child in vars(node).items():
+            new = _bind_values(child, values)
+            if new is not child:
+                changed[attribute] = new
+        if not changed:
+            return node
+        clone = copy.copy(node)
+        vars(clone).update(changed)
+        return clone
+    return node
+
+
 def _parse_condition(self: ConditionExpressionParser) -> Any:
-    if not self.condition_expression:
+    values = self.expression_attribute_values or {}
+    if not self.condition_expression or not all(
+        isinstance(value, dict) and len(value) == 1 for value in values.values()
+    ):
         return _ORIGINAL_CONDITION_PARSE(self)
     key = (
         self.condition_expression,
         json.dumps(self.expression_attribute_names, sort_keys=True),
-        json.dumps(self.expression_attribute_values, sort_keys=True, default=str),
+        tuple(sorted((name, next(iter(value))) for name, value in values.items())),
     )
     parsed = _PARSED_CONDITIONS.get(key)
     if parsed is None:
-        condition = _ORIGINAL_CONDITION_PARSE(self)
+        # Parsed once with slots where the values go (the parser looks only at their types), so
+        # that the next write with other values reuses the parse.
+        template = ConditionExpressionParser(
+            self.condition_expression,
+            self.expression_attribute_names,
+            {name: {kind: _ValueSlot(name)} for name, kind in key[2]},  # type: ignore[dict-item]
+        )
+        condition = _ORIGINAL_CONDITION_PARSE(template)
         if len(_PARSED_CONDITIONS) >= _PARSED_CONDITIONS_LIMIT:
             _PARSED_CONDITIONS.clear()
-        _PARSED_CONDITIONS[key] = (
+        parsed = _PARSED_CONDITIONS[key] = (
             condition,
-            list(self.expr_attr_names_found),
-            list(self.expr_attr_values_found),
+            list(template.expr_attr_names_found),
+            list(template.expr_attr_values_found),
         )
-        return condition
     condition, names_found, values_found = parsed
     self.expr_attr_names_found.extend(names_found)
     self.expr_attr_values_found.extend(values_found)
-    return condition
+    return _bind_values(condition, values)
 
 
 _ORIGINAL_TO_REGULAR_JSON = DynamoType.to_regular_json
