@@ -71,6 +71,34 @@ def test_s3_still_delivers_eventbridge_events_through_the_function_we_replace(lo
     assert notifications._send_event_bridge_message.__module__ == "labeler.local.moto_hooks"
 
 
+def test_only_put_object_tagging_raises_object_tags_added(
+    local_aws: LocalAws, stack: StackOutputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.events.models import Rule
+
+    delivered: list[str] = []
+    deliver = Rule.send_to_targets
+
+    def recording(rule: Rule, event: Any, **options: Any) -> None:
+        delivered.append(event["detail-type"])
+        deliver(rule, event, **options)
+
+    monkeypatch.setattr(Rule, "send_to_targets", recording)
+    s3 = local_aws.session().client("s3")
+    rules = len(local_aws.session().client("events").list_rules()["Rules"])
+    key = "outside-uploads/tags.txt"  # matches no rule's pattern: no execution starts
+
+    s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=b"x", Tagging="source=test")
+    s3.copy_object(
+        Bucket=stack.upload_bucket, Key=key + ".copy", CopySource={"Bucket": stack.upload_bucket, "Key": key}
+    )
+    assert delivered == ["Object Created"] * 2 * rules
+    s3.put_object_tagging(
+        Bucket=stack.upload_bucket, Key=key, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
+    )
+    assert delivered[2 * rules :] == ["Object Tags Added"] * rules
+
+
 def test_rule_delivery_signature_is_what_the_hook_replaces() -> None:
     from labeler.local import moto_hooks
 

@@ -20,7 +20,8 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   (raw key, ``eTag``, a constant sequencer, an epoch ``time``). ``install_eventbridge_delivery``
   replaces ``Rule.send_to_targets`` (DISABLED honoured; a Step Functions target starts an execution
   named like AWS names them) and ``moto.s3.notifications._send_event_bridge_message`` (the event as
-  AWS sends it, to the default bus only).
+  AWS sends it, to the default bus only). moto's PutObject and CopyObject also raise "Object Tags
+  Added" (AWS raises it for PutObjectTagging only): those are dropped.
 - Speed (``install_speedups``; measured in ``make bench``): moto's server lists its own package
   folder on every request while holding a global lock (``backends.list_of_moto_modules``: cached);
   its ASL interpreter re-parses the definition with ANTLR for every execution
@@ -116,6 +117,7 @@ from moto.events import models as events_models
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
+from moto.s3.responses import S3Response
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -226,10 +228,31 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
         _ORIGINAL_SEND_TO_TARGETS(rule, original_event, transform_input)
 
 
+#: Set while moto's S3 handler for PutObject or CopyObject runs: moto tags the new object through
+#: the code of PutObjectTagging, which raises "Object Tags Added"; on AWS only PutObjectTagging does.
+_CREATING_OBJECT = threading.local()
+
+
+def _creating_object(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @functools.wraps(handler)
+    def creating(self: Any) -> Any:
+        _CREATING_OBJECT.active = True
+        try:
+            return handler(self)
+        finally:
+            _CREATING_OBJECT.active = False
+
+    return creating
+
+
 def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
     """Deliver S3 events through EventBridge as AWS does; ``sequencer`` mints increasing S3 sequencers."""
 
     def send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        if event_name == s3_notifications.S3NotificationEvent.OBJECT_TAGGING_PUT_EVENT and getattr(
+            _CREATING_OBJECT, "active", False
+        ):
+            return
         detail_type = s3_notifications._detail_type(event_name)
         event = build_object_created_event(
             bucket=bucket.name,
@@ -249,6 +272,10 @@ def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
 
     Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
     s3_notifications._send_event_bridge_message = send_event_bridge_message
+    for name in ("put_object", "copy_object"):
+        handler = getattr(S3Response, name)
+        if not hasattr(handler, "__wrapped__"):
+            setattr(S3Response, name, _creating_object(handler))
 
 
 #: States whose parsed components keep per-run state on themselves; definitions using them are
