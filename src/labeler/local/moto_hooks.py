@@ -42,17 +42,17 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
   environment it reads is fixed for the life of the process). A conditional PutItem parses its
   ConditionExpression twice (once to validate the request, once to evaluate it), and each write
   brings new values: an expression is parsed once per names and value types, with slots where the
-  values go, and every parse after that fills the slots with its own values (0.12 ms against 0.65 ms
-  for our write condition). And an item's 400 KB limit is checked
-  by re-measuring every attribute at every attribute set (O(n²) per write; a sixth of a PutItem
-  of our 18-attribute records): each attribute's size is remembered instead (re-measured when the
-  dict was changed by other means; a nested value changed in place keeps its old size).
-  Turning a stored attribute into JSON (every item read, projection and PutItem answer) deep-copies
-  each nested map or list once for every level above it (``DynamoType.to_regular_json``; every
-  PutItem answer converts the item, then moto discards it): one pass builds the same JSON (0.09 ms
-  against 0.67 ms for a record with ten labels). A projection converts the whole item once per projected path
-  (``Item.project``; a poll for four attributes of a labeled record converted it four times):
-  projections of top-level names convert only those attributes.
+  values go, and every parse after that fills the slots with its own values (0.12 ms against
+  0.65 ms for our write condition). An item's 400 KB limit is checked by re-measuring every
+  attribute at every attribute set (O(n²) per write; a sixth of a PutItem of our 18-attribute
+  records): each attribute's size is remembered instead (re-measured when the dict was changed by
+  other means; a nested value changed in place keeps its old size). Turning a stored attribute into
+  JSON (every item read, projection and PutItem answer) deep-copies each nested map or list once
+  for every level above it (``DynamoType.to_regular_json``; every PutItem answer converts the item,
+  then moto discards it): one pass builds the same JSON (0.09 ms against 0.67 ms for a record with
+  ten labels). A projection converts the whole item once per projected path (``Item.project``; a
+  poll for four attributes of a labeled record converted it four times): projections of top-level
+  names convert only those attributes.
 - ``invoke_lambda_tasks_directly``: a ``lambda:invoke`` Task in moto's ASL interpreter calls
   Lambda through a boto3 client, which serialises, signs and re-parses every invocation (a tenth
   of the local pipeline's CPU). The hook hands the Task's payload to moto's Lambda backend
