@@ -163,3 +163,22 @@ def test_stop_ends_every_sandbox_process(lambdas: SandboxedLambdas) -> None:
     lambdas.stop()
 
     assert not sandbox.alive
+
+
+def test_a_hang_up_fails_every_request_still_waiting_and_every_later_one() -> None:
+    from labeler.local.sandbox import _AwaitedReplies
+
+    replies: _AwaitedReplies[str] = _AwaitedReplies()
+    answered_id, answered = replies.expect(lambda: ConnectionError("gone"))
+    waiting_id, waiting = replies.expect(lambda: ConnectionError("gone"))
+    assert answered_id != waiting_id
+    replies.reply(answered_id, "answer")
+    replies.reply(answered_id, "a second answer is ignored")
+
+    replies.hang_up(lambda: ConnectionError("hung up"))
+
+    assert answered.result() == "answer"
+    with pytest.raises(ConnectionError, match="hung up"):
+        waiting.result()
+    with pytest.raises(ConnectionError, match="gone"):
+        replies.expect(lambda: ConnectionError("gone"))

@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from labeler.local import aws_channel
 from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
@@ -65,6 +65,48 @@ class SandboxCrashed(RuntimeError):
     """The sandbox process died before answering."""
 
 
+T = TypeVar("T")
+
+
+class _AwaitedReplies(Generic[T]):
+    """Requests sent over a channel and not answered yet, each waiting by id for its reply; when the
+    other end hangs up, every one still waiting fails (both ends of a sandbox's channel use it)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, concurrent.futures.Future[T]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self.hung_up = False
+
+    def expect(self, gone: Callable[[], Exception]) -> tuple[int, concurrent.futures.Future[T]]:
+        """A new id and the future its reply fills; raises ``gone()`` if the other end hung up."""
+        reply: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self.hung_up:
+                raise gone()
+            reply_id = next(self._ids)
+            self._waiting[reply_id] = reply
+        return reply_id, reply
+
+    def forget(self, reply_id: int) -> None:
+        with self._lock:
+            self._waiting.pop(reply_id, None)
+
+    def reply(self, reply_id: int, value: T) -> None:
+        with self._lock:
+            reply = self._waiting.pop(reply_id, None)
+        if reply is not None:
+            reply.set_result(value)
+
+    def hang_up(self, gone: Callable[[], Exception]) -> None:
+        """Fail every request still waiting with ``gone()``, and every later ``expect``."""
+        with self._lock:
+            self.hung_up = True
+            waiting, self._waiting = list(self._waiting.values()), {}
+        for reply in waiting:
+            reply.set_exception(gone())
+
+
 @dataclass
 class Sandbox:
     """One running sandbox process for one handler (``module`` and ``attribute``); ``answer_aws``
@@ -77,13 +119,10 @@ class Sandbox:
     aws_workers: concurrent.futures.Executor
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
-    _pending: dict[int, concurrent.futures.Future[tuple[str, bool]]] = field(
-        default_factory=dict, init=False, repr=False
+    _results: _AwaitedReplies[tuple[str, bool]] = field(
+        default_factory=_AwaitedReplies, init=False, repr=False
     )
-    _ids: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _send_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _hung_up: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def start(self) -> Sandbox:
         ours, theirs = socket.socketpair()
@@ -114,23 +153,20 @@ class Sandbox:
 
     @property
     def alive(self) -> bool:
-        return not self._hung_up.is_set() and self._process is not None and self._process.poll() is None
+        return not self._results.hung_up and self._process is not None and self._process.poll() is None
 
     def submit(self, event: Any, context: LambdaContext) -> concurrent.futures.Future[tuple[str, bool]]:
         """Send one invocation; the future holds (payload JSON, is_error)."""
-        answer: concurrent.futures.Future[tuple[str, bool]] = concurrent.futures.Future()
-        with self._lock:
-            if self._hung_up.is_set():
-                raise SandboxCrashed(f"sandbox for {self.module} is gone")
-            request_id = next(self._ids)
-            self._pending[request_id] = answer
+        request_id, answer = self._results.expect(self._gone)
         try:
             self._send(("invoke", request_id, event, dataclasses.asdict(context)))
         except OSError as error:
-            with self._lock:
-                self._pending.pop(request_id, None)
-            raise SandboxCrashed(f"sandbox for {self.module} is gone") from error
+            self._results.forget(request_id)
+            raise self._gone() from error
         return answer
+
+    def _gone(self) -> SandboxCrashed:
+        return SandboxCrashed(f"sandbox for {self.module} is gone")
 
     def _send(self, message: tuple[Any, ...]) -> None:
         assert self._connection is not None
@@ -139,23 +175,17 @@ class Sandbox:
 
     def _read_messages(self) -> None:
         assert self._connection is not None
-        try:
+        with contextlib.suppress(EOFError, OSError):  # the sandbox hung up
             while True:
                 message = self._connection.recv()
                 if message[0] == "aws":
                     self.aws_workers.submit(self._answer, *message[1:])
                     continue
                 _, request_id, payload, is_error = message  # "result"
-                with self._lock:
-                    answer = self._pending.pop(request_id, None)
-                if answer is not None:
-                    answer.set_result((payload, is_error))
-        except (EOFError, OSError):
-            self._hung_up.set()
-        with self._lock:
-            orphans, self._pending = list(self._pending.values()), {}
-        for answer in orphans:
-            answer.set_exception(SandboxCrashed(f"sandbox for {self.module} exited during the invocation"))
+                self._results.reply(request_id, (payload, is_error))
+        self._results.hang_up(
+            lambda: SandboxCrashed(f"sandbox for {self.module} exited during the invocation")
+        )
 
     def _answer(self, call_id: int, request: aws_channel.Request) -> None:
         """Answer one AWS call of the handler; an error in the stack is the call's 500, not a hang."""
@@ -238,41 +268,6 @@ class SandboxedLambdas:
         self._aws_workers.shutdown(cancel_futures=True)
 
 
-class _ForwardedCalls:
-    """The sandbox's end of its AWS calls: a handler thread sends its request to the stack and
-    waits for the answer, which the sandbox's main thread receives."""
-
-    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
-        self._send = send
-        self._waiting: dict[int, concurrent.futures.Future[aws_channel.Answer]] = {}
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
-        self._hung_up = False
-
-    def call(self, request: aws_channel.Request) -> aws_channel.Answer:
-        answer: concurrent.futures.Future[aws_channel.Answer] = concurrent.futures.Future()
-        with self._lock:
-            if self._hung_up:
-                raise ConnectionError("the local stack hung up")
-            call_id = next(self._ids)
-            self._waiting[call_id] = answer
-        self._send(("aws", call_id, request))
-        return answer.result()
-
-    def answer(self, call_id: int, status: int, headers: dict[str, str], body: bytes) -> None:
-        with self._lock:
-            waiting = self._waiting.pop(call_id)
-        waiting.set_result((status, headers, body))
-
-    def hang_up(self) -> None:
-        """Fail every call still waiting: the stack is gone."""
-        with self._lock:
-            self._hung_up = True
-            waiting, self._waiting = list(self._waiting.values()), {}
-        for answer in waiting:
-            answer.set_exception(ConnectionError("the local stack hung up"))
-
-
 def serve(module: str, attribute: str, fd: int) -> None:
     """The sandbox process: import the handler, then answer invocations until the stack hangs up."""
     # Ctrl-C in a terminal reaches the whole process group: the stack drains its running executions
@@ -285,10 +280,20 @@ def serve(module: str, attribute: str, fd: int) -> None:
         with send_lock:
             connection.send(message)
 
-    # Before the handler's import creates any client: its calls go to the stack over the channel.
-    calls = _ForwardedCalls(send)
+    # Before the handler's import creates any client: its calls go to the stack over the channel,
+    # each handler thread waiting for its answer, which this (main) thread receives.
+    answers: _AwaitedReplies[aws_channel.Answer] = _AwaitedReplies()
+
+    def stack_gone() -> ConnectionError:
+        return ConnectionError("the local stack hung up")
+
+    def call_stack(request: aws_channel.Request) -> aws_channel.Answer:
+        call_id, answer = answers.expect(stack_gone)
+        send(("aws", call_id, request))
+        return answer.result()
+
     aws_channel.sign_headers_only()
-    aws_channel.forward_requests(calls.call)
+    aws_channel.forward_requests(call_stack)
     handler = getattr(importlib.import_module(module), attribute)
     send(("ready",))
 
@@ -305,10 +310,11 @@ def serve(module: str, attribute: str, fd: int) -> None:
             try:
                 kind, *fields = connection.recv()
             except (EOFError, OSError):
-                calls.hang_up()
+                answers.hang_up(stack_gone)
                 return
             if kind == "aws-answer":
-                calls.answer(*fields)
+                call_id, status, headers, body = fields
+                answers.reply(call_id, (status, headers, body))
             else:  # "invoke"
                 pool.submit(invoke, *fields)
 
