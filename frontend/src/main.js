@@ -5,6 +5,7 @@ import { GIVE_UP_MS, pollDelay } from "./lib/backoff.js";
 import { Card, el, makePreview } from "./lib/cards.js";
 import { checkFile, objectKey, randomName } from "./lib/checks.js";
 import { loadConfig } from "./lib/config.js";
+import { CONFIRM_WITHIN_MS, nextDeletion } from "./lib/deletion.js";
 import { formatPercent } from "./lib/format.js";
 import { sortByConfidence } from "./lib/labels.js";
 import { announcement, cardState } from "./lib/status.js";
@@ -101,6 +102,7 @@ class UploadPage {
     }
     const state = cardState(undefined, { phase: "uploaded" });
     this.show(card, state);
+    this.deletable(card, key);
     this.watch(card, key, state);
   }
 
@@ -112,10 +114,16 @@ class UploadPage {
     while (Date.now() - since < GIVE_UP_MS) {
       await sleep(pollDelay(attempt));
       attempt += 1;
+      if (card.deletion.phase === "deleted") {
+        return;
+      }
       // null: a network blip; ask again after a longer wait.
       const record = await this.aws.record(this.owner, key).catch(() => null);
       if (record === null) {
         continue;
+      }
+      if (card.deletion.phase === "sending" || card.deletion.phase === "confirming") {
+        continue; // The delete owns the card now and watches the record itself.
       }
       const next = cardState(record, { phase: "uploaded" });
       if (next.phase !== phase) {
@@ -128,6 +136,60 @@ class UploadPage {
       }
     }
     this.show(card, cardState(undefined, { phase: "stale" }));
+  }
+
+  /** Give the card of an uploaded object its Delete button. */
+  deletable(card, key) {
+    card.enableDelete(() => {
+      this.remove(card, key).catch(fail);
+    });
+  }
+
+  /** Apply a delete event to the card; false when it changed nothing (a repeated click, for one). */
+  step(card, event) {
+    const next = nextDeletion(card.deletion, event);
+    if (next === card.deletion) {
+      return false;
+    }
+    card.renderDeletion(next);
+    return true;
+  }
+
+  /**
+   * Delete the upload: DeleteObject, then wait for the backend's cleanup to tombstone or remove the
+   * record, then take the card off the page. On an error the card stays, says why, and can try again.
+   */
+  async remove(card, key) {
+    if (!this.step(card, { type: "click" })) {
+      return; // A delete is already on its way.
+    }
+    $("announcer").textContent = `${card.name}: deleting`;
+    try {
+      await this.aws.deleteUpload(key);
+    } catch (error) {
+      this.step(card, { type: "error", error });
+      $("announcer").textContent = `${card.name}: ${card.deletion.message}`;
+      return;
+    }
+    this.step(card, { type: "sent" });
+    const since = Date.now();
+    for (let attempt = 0; Date.now() - since < CONFIRM_WITHIN_MS; attempt += 1) {
+      await sleep(pollDelay(attempt));
+      const record = await this.aws.record(this.owner, key).catch(() => null);
+      if (record !== null && this.step(card, { type: "record", record })) {
+        const hadFocus = card.root.contains(document.activeElement);
+        card.root.remove();
+        if (hadFocus) {
+          $("uploads-heading").focus(); // Keyboard users are not left on a button that is gone.
+        }
+        this.previews.remove(key);
+        $("uploads-empty").hidden = this.cards.childElementCount > 0;
+        $("announcer").textContent = `${card.name}: deleted`;
+        return;
+      }
+    }
+    this.step(card, { type: "timeout" });
+    $("announcer").textContent = `${card.name}: ${card.deletion.message}`;
   }
 
   /** "My uploads": the guest's own records, newest first, page by page. */
@@ -143,6 +205,7 @@ class UploadPage {
       }
       const state = cardState(record, { phase: "uploaded" });
       card.render(state, record);
+      this.deletable(card, key);
       if (!state.terminal) {
         this.watch(card, key, state);
       }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { announcement, cardState } from "../src/lib/status.js";
+import { REJECTION_TEXT, announcement, cardState } from "../src/lib/status.js";
 
 const uploaded = { phase: "uploaded" };
 
@@ -57,4 +57,36 @@ test("announcements name the file, the status and what matters", () => {
     "cat.jpg: labeled, Tiger Cat 38.0%");
   assert.equal(announcement("x.jpg", cardState({ Status: "REJECTED", Reason: "Not an image." }, uploaded)),
     "x.jpg: rejected, Not an image.");
+});
+
+test("the quota and unreadable-object rejections show their reason as is, like any other", () => {
+  const quota = {
+    Status: "REJECTED",
+    ErrorCode: "QUOTA_EXCEEDED",
+    Reason: "This browser's daily limit of 50 images is used up; it resets at 00:00 UTC.",
+  };
+  assert.deepEqual(
+    [cardState(quota, uploaded).phase, cardState(quota, uploaded).detail, cardState(quota, uploaded).terminal],
+    ["rejected", quota.Reason, true],
+  );
+  const unreadable = { Status: "REJECTED", ErrorCode: "OBJECT_NOT_READABLE", Reason: "The object is archived." };
+  assert.equal(cardState(unreadable, uploaded).detail, "The object is archived.");
+  assert.equal(
+    announcement("a.jpg", cardState(quota, uploaded)),
+    `a.jpg: rejected, ${quota.Reason}`,
+  );
+});
+
+test("a rejection without a reason falls back to a sentence for its code, then the code", () => {
+  assert.equal(cardState({ Status: "REJECTED", ErrorCode: "QUOTA_EXCEEDED" }, uploaded).detail, REJECTION_TEXT.QUOTA_EXCEEDED);
+  assert.equal(
+    cardState({ Status: "REJECTED", ErrorCode: "OBJECT_NOT_READABLE", Reason: "" }, uploaded).detail,
+    REJECTION_TEXT.OBJECT_NOT_READABLE,
+  );
+  assert.equal(cardState({ Status: "REJECTED", ErrorCode: "SOMETHING_NEW" }, uploaded).detail, "SOMETHING_NEW");
+});
+
+test("a DELETED tombstone ends the card as deleted", () => {
+  const deleted = cardState({ Status: "DELETED", ExpiresAt: 1 }, uploaded);
+  assert.deepEqual([deleted.phase, deleted.label, deleted.terminal], ["deleted", "Deleted", true]);
 });

@@ -59,3 +59,14 @@ test("a corrupt index is treated as empty", () => {
   storage.setItem("labeler:thumbnails", "{not json");
   assert.deepEqual(new ThumbnailStore(storage).keys(), []);
 });
+
+test("the preview of a deleted upload is forgotten, the others stay", () => {
+  const storage = new MemoryStorage();
+  const store = new ThumbnailStore(storage);
+  store.put("uploads/me/a.jpg", "data:a");
+  store.put("uploads/me/b.jpg", "data:b");
+  store.remove("uploads/me/a.jpg");
+  assert.equal(store.get("uploads/me/a.jpg"), null);
+  assert.equal(store.get("uploads/me/b.jpg"), "data:b");
+  assert.deepEqual(store.keys(), ["uploads/me/b.jpg"]);
+});

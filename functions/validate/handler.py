@@ -10,21 +10,30 @@ from pydantic import BaseModel
 
 from labeler.aws import clients
 from labeler.aws.objects import S3ObjectSource
+from labeler.aws.usage import UsageTable
 from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
-from labeler.events import ObjectCreatedEvent
+from labeler.events import UploadEvent
 from labeler.faults import results_writer
 from labeler.models import ExecutionRef
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import Progress, validate_object
+from labeler.quota import DailyQuota
 from labeler.settings import get_settings
 
+settings = get_settings()
 #: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
-results = results_writer(get_settings())
+results = results_writer(settings)
+quota = DailyQuota(
+    UsageTable(clients.dynamodb(), settings.usage_table),
+    per_owner=settings.quota_per_owner_per_day,
+    overall=settings.quota_global_per_day,
+    exempt_owners=settings.quota_exempt_owners,
+)
 
 
 class ValidateRequest(BaseModel):
-    upload: ObjectCreatedEvent
+    upload: UploadEvent
     execution: ExecutionRef
 
 
@@ -38,7 +47,7 @@ def lambda_handler(event: ValidateRequest, context: LambdaContext) -> dict[str, 
     source = S3ObjectSource(clients.s3(), ref)
     progress = Progress(results, event.execution, event.upload.time)
     try:
-        image = validate_object(source, progress)
+        image = validate_object(source, progress, quota)
     except ImageRejected as rejection:
         logger.info("image rejected", code=rejection.code.value, reason=rejection.reason)
         raise

@@ -35,6 +35,18 @@ class TableSpec:
     failures_index: str = "FailuresByTime"
     failures_partition_key: str = "FailureStatus"
     failures_sort_key: str = "Timestamp"
+    #: TTL attribute (epoch seconds): only the DELETED tombstones of deleted uploads carry it.
+    expires_attribute: str = "ExpiresAt"
+
+
+@dataclass(frozen=True)
+class UsageTableSpec:
+    """Quota counters: one item per (owner, UTC day), one per UTC day for everyone, and one per charged
+    image version (so a retried or duplicate event is never charged twice). Every item expires."""
+
+    partition_key: str = "Counter"
+    count_attribute: str = "Images"
+    expires_attribute: str = "ExpiresAt"
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,9 @@ class FunctionSpec:
     description: str
     memory_mb: int
     timeout_s: int
-    #: ASL placeholder that receives this function's ARN.
-    placeholder: str
+    #: ASL placeholder that receives this function's ARN; None for a function the state machine does
+    #: not call (cleanup is an EventBridge target).
+    placeholder: str | None
     handler: str = "handler.lambda_handler"
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -56,6 +69,7 @@ class FunctionSpec:
 
 
 RESULTS_TABLE = TableSpec()
+USAGE_TABLE = UsageTableSpec()
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
@@ -79,7 +93,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_s=20,
         placeholder="StoreFunctionArn",
     ),
+    FunctionSpec(
+        name="cleanup",
+        description="Forgets a deleted upload: its record, its other versions.",
+        memory_mb=256,
+        timeout_s=60,
+        placeholder=None,
+    ),
 )
+FUNCTIONS_BY_NAME: Final = {spec.name: spec for spec in FUNCTIONS}
+#: The functions the state machine invokes, each through its ASL placeholder.
+PIPELINE_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.placeholder is not None)
 
 FAILURE_TOPIC_PLACEHOLDER = "FailureTopicArn"
 #: Lambda runtime on AWS (cdk/ checks its Runtime against this) and in the local stack.
@@ -100,23 +124,93 @@ POWERTOOLS_SERVICE_NAME = "image-labeler"
 METRICS_NAMESPACE = "ImageLabeler"
 
 
-def function_environment(results_table: str, **overrides: str) -> dict[str, str]:
-    """Environment shared by the three functions (Powertools + ``labeler.settings``)."""
+@dataclass(frozen=True)
+class QuotaSpec:
+    """Daily image quotas, enforced by validate before any label call (0 = no limit).
+
+    Defaults suit a small public demo: about $0.50 a day of DetectLabels at most. Exempt owners are
+    operators' own ``uploads/<owner>/`` prefixes (``labeler upload`` writes under ``cli``); a guest can
+    only write under its Cognito identity id (``<region>:<uuid>``), so it can never pass as one.
+    """
+
+    per_owner_per_day: int = 25
+    global_per_day: int = 500
+    exempt_owners: tuple[str, ...] = ("cli",)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "LABELER_QUOTA_PER_OWNER_PER_DAY": str(self.per_owner_per_day),
+            "LABELER_QUOTA_GLOBAL_PER_DAY": str(self.global_per_day),
+            "LABELER_QUOTA_EXEMPT_OWNERS": json.dumps(list(self.exempt_owners)),
+        }
+
+
+DEFAULT_QUOTA = QuotaSpec()
+
+
+def function_environment(
+    results_table: str, usage_table: str, quota: QuotaSpec = DEFAULT_QUOTA, **overrides: str
+) -> dict[str, str]:
+    """Environment shared by the functions (Powertools + ``labeler.settings``)."""
     return {
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LABELER_RESULTS_TABLE": results_table,
+        "LABELER_USAGE_TABLE": usage_table,
+        **quota.environment(),
         **overrides,
+    }
+
+
+def _uploads_in(bucket_name: str, detail_type: str) -> dict[str, Any]:
+    return {
+        "source": ["aws.s3"],
+        "detail-type": [detail_type],
+        "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": UPLOAD_PREFIX}]}},
     }
 
 
 def upload_event_pattern(bucket_name: str) -> dict[str, Any]:
     """EventBridge pattern for new uploads under ``uploads/`` in the upload bucket."""
-    return {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": UPLOAD_PREFIX}]}},
-    }
+    return _uploads_in(bucket_name, "Object Created")
+
+
+def deletion_event_pattern(bucket_name: str) -> dict[str, Any]:
+    """Uploads that someone deleted (DeleteObject or DeleteObjects, whoever called it; a delete marker
+    or a version). Lifecycle expirations are left out on purpose: expired uploads keep their labels."""
+    pattern = _uploads_in(bucket_name, "Object Deleted")
+    pattern["detail"]["reason"] = ["DeleteObject"]
+    return pattern
+
+
+#: The execution input: only what the pipeline needs of the S3 event. The source IP address and the
+#: requester stay out of the input, and so out of the execution history, its logs and the emails.
+#: S3 URL-encodes keys in events, so no value holds a quote and plain substitution is valid JSON.
+UPLOAD_INPUT_PATHS: Final = {
+    "time": "$.time",
+    "bucket": "$.detail.bucket.name",
+    "key": "$.detail.object.key",
+    "version": "$.detail.object.version-id",
+    "etag": "$.detail.object.etag",
+    "size": "$.detail.object.size",
+    "sequencer": "$.detail.object.sequencer",
+    "request": "$.detail.request-id",
+}
+UPLOAD_INPUT_TEMPLATE: Final = (
+    '{"time": "<time>", "object": {"bucket": "<bucket>", "key": "<key>", "version_id": "<version>", '
+    '"etag": "<etag>", "size": <size>, "sequencer": "<sequencer>", "request_id": "<request>"}}'
+)
+
+
+def upload_input_transformer() -> dict[str, Any]:
+    """The upload rule target's ``InputTransformer`` (CloudFormation and EventBridge API spelling)."""
+    return {"InputPathsMap": dict(UPLOAD_INPUT_PATHS), "InputTemplate": UPLOAD_INPUT_TEMPLATE}
+
+
+#: The email subscription's filter policy (on the ``status`` message attribute): failures and stopped
+#: executions, never REJECTED images (a guest's junk upload must not page the operator). Messages
+#: without the attribute (alarms, budgets, stopped-execution events) pass.
+EMAIL_FILTER_POLICY: Final = {"status": [{"exists": False}, {"anything-but": ["REJECTED"]}]}
 
 
 def definition_placeholders(text: str | None = None) -> set[str]:

@@ -23,6 +23,10 @@ class RejectionCode(StrEnum):
     OBJECT_GONE = "OBJECT_GONE"
     INVALID_KEY = "INVALID_KEY"
     UNREADABLE_IMAGE = "UNREADABLE_IMAGE"
+    #: S3 will not hand out the bytes: an archived storage class, or a customer-provided key (SSE-C).
+    OBJECT_NOT_READABLE = "OBJECT_NOT_READABLE"
+    #: A daily quota (this uploader's, or everyone's) is used up; the reason says when it resets.
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
 
 
 class PipelineError(Exception):

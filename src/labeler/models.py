@@ -8,6 +8,7 @@ S3 EventBridge event onto them.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,12 +37,14 @@ class ImageFormat(StrEnum):
 
 
 class ImageStatus(StrEnum):
-    """PROCESSING while the pipeline runs; then one of the three terminal outcomes."""
+    """PROCESSING while the pipeline runs; then one of the three terminal outcomes. DELETED is the
+    tombstone of an upload that was deleted: no labels, no name, gone after a day (TTL)."""
 
     PROCESSING = "PROCESSING"
     LABELED = "LABELED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    DELETED = "DELETED"
 
     @property
     def is_failure(self) -> bool:
@@ -78,6 +81,30 @@ class ObjectRef(Frozen):
             return None
         owner, _, name = self.key[len(UPLOAD_PREFIX) :].partition("/")
         return owner if owner and name else None
+
+
+class DeletionType(StrEnum):
+    """``detail.deletion-type`` of an S3 "Object Deleted" event."""
+
+    DELETE_MARKER_CREATED = "Delete Marker Created"
+    PERMANENTLY_DELETED = "Permanently Deleted"
+
+
+class Deletion(Frozen):
+    """One deletion of an uploaded object, as named by its S3 "Object Deleted" event."""
+
+    bucket: str
+    key: str
+    #: The delete marker's version id, or the permanently deleted version's.
+    version_id: str | None = None
+    sequencer: str
+    deletion_type: DeletionType
+    request_id: str = ""
+    time: datetime
+
+    @property
+    def owner(self) -> str | None:
+        return ObjectRef(bucket=self.bucket, key=self.key).owner
 
 
 class ImageInfo(Frozen):
@@ -214,6 +241,8 @@ class ResultRecord(Frozen):
     error: str | None = None
     cause: str | None = None
     failed_state: str | None = None
+    #: Epoch seconds after which DynamoDB's TTL deletes the item: set on DELETED tombstones only.
+    expires_at: int | None = None
 
 
 class FailureNotification(Frozen):
@@ -238,3 +267,12 @@ class StoreOutcome(Frozen):
     #: True when an SNS message must go out: a failure record was written (not a duplicate, not stale).
     notify: bool
     notification: FailureNotification | None = None
+
+
+class Forgotten(Frozen):
+    """What the cleanup did for one deletion."""
+
+    #: The key still has a current version: nothing was removed.
+    still_present: bool = False
+    tombstoned: bool = False
+    versions_removed: int = 0

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from labeler.aws.objects import S3ObjectSource
-from labeler.aws.results import ResultWriter
+from labeler.aws.objects import ObjectVersions, S3ObjectSource
+from labeler.aws.results import ResultWriter, Write
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import PipelineState
 from labeler.imaging import HEADER_BYTES, inspect_image
 from labeler.labels.base import LabelBackend
 from labeler.models import (
     UNOWNED,
+    Deletion,
     ExecutionRef,
     FailureNotification,
+    Forgotten,
     ImageInfo,
     ImageStatus,
     LabelResult,
@@ -25,6 +27,7 @@ from labeler.models import (
     StoreOutcome,
     Timings,
 )
+from labeler.quota import DailyQuota
 
 
 def _elapsed_ms(started: float) -> float:
@@ -48,8 +51,8 @@ class Progress:
     execution: ExecutionRef
     uploaded_at: datetime
 
-    def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> bool:
-        """False when a final outcome of this version, or any outcome of a newer one, is stored."""
+    def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> Write:
+        """REFUSED when a final outcome of this version, or any outcome of a newer one, is stored."""
         return self.repository.put_if_newer(
             ResultRecord(
                 owner=ref.owner or UNOWNED,
@@ -69,17 +72,20 @@ class Progress:
         )
 
 
-def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
+def validate_object(source: S3ObjectSource, progress: Progress, quota: DailyQuota) -> ImageInfo:
     """One ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
 
     A valid image's progress record (PROCESSING, LABELING) is written before returning; until then a
     client sees no record and shows "validating" (one write per image instead of two). When the
     table already holds a final outcome for this version or a newer one, the write is refused: the
-    result says ``duplicate`` and the state machine skips labeling.
+    result says ``duplicate`` and the state machine skips labeling. The first time a version is
+    seen, it is charged to the daily quotas (QUOTA_EXCEEDED when one is used up): a retry, a
+    duplicate event or a replay of the same version costs no quota.
     """
     started = time.perf_counter()
     ref = source.ref
-    if ref.owner is None:
+    owner = ref.owner
+    if owner is None:
         raise ImageRejected(
             RejectionCode.INVALID_KEY, f"The key {ref.key!r} is not of the form uploads/<owner>/<name>."
         )
@@ -88,7 +94,9 @@ def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
     header = inspect_image(source, head)
     ref = ref.model_copy(update={"size": size})
     original_name = source.original_name
-    fresh = progress.mark(ref, Stage.LABELING, original_name)
+    write = progress.mark(ref, Stage.LABELING, original_name)
+    if write is Write.NEW_VERSION:
+        quota.charge(owner)
     return ImageInfo(
         object=ref,
         format=header.format,
@@ -96,7 +104,7 @@ def validate_object(source: S3ObjectSource, progress: Progress) -> ImageInfo:
         height=header.height,
         validate_ms=_elapsed_ms(started),
         original_name=original_name,
-        duplicate=not fresh,
+        duplicate=not write,
     )
 
 
@@ -163,7 +171,7 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
 def record_outcome(state: PipelineState, execution: ExecutionRef, repository: ResultWriter) -> StoreOutcome:
     """Write the terminal record (conditionally) and say whether a failure notification is due."""
     record = build_record(state, execution, utc_now_iso())
-    written = repository.put_if_newer(record)
+    written = bool(repository.put_if_newer(record))
     if record.status is ImageStatus.LABELED:
         return StoreOutcome(status=record.status, written=written, notify=False)
     notification = FailureNotification(
@@ -178,3 +186,43 @@ def record_outcome(state: PipelineState, execution: ExecutionRef, repository: Re
         execution_id=execution.id,
     )
     return StoreOutcome(status=record.status, written=written, notify=written, notification=notification)
+
+
+#: How long a DELETED tombstone outlives the delete: longer than any execution of a deleted version
+#: can still be running or waiting for delivery (EventBridge retries for 6 hours, executions last 15
+#: minutes), so a late store cannot write the record back.
+TOMBSTONE_TTL = timedelta(days=1)
+
+
+def tombstone(deletion: Deletion, now: datetime) -> ResultRecord:
+    """The record a deleted upload leaves: no labels, no name; DynamoDB's TTL removes it."""
+    return ResultRecord(
+        owner=deletion.owner or UNOWNED,
+        image_name=deletion.key,
+        bucket=deletion.bucket,
+        status=ImageStatus.DELETED,
+        timestamp=iso_timestamp(now),
+        uploaded_at=iso_timestamp(deletion.time),
+        size=0,
+        etag="",
+        version_id=deletion.version_id,
+        sequencer=deletion.sequencer,
+        execution_id="",
+        expires_at=int((now + TOMBSTONE_TTL).timestamp()),
+    )
+
+
+def forget_deleted(deletion: Deletion, versions: ObjectVersions, repository: ResultWriter) -> Forgotten:
+    """After a delete: tombstone the record, then remove every version and delete marker of the key.
+
+    Nothing happens while the key still has a current version (a non-current version was deleted, or
+    the key was uploaded again). The tombstone goes first and carries the delete's sequencer, so
+    a labeling of the deleted version still under way is refused when it stores its outcome. A
+    version uploaded after the listing is not in it and stays, with its own record.
+    """
+    entries = versions.of(deletion.bucket, deletion.key)
+    if any(entry.is_latest and not entry.is_delete_marker for entry in entries):
+        return Forgotten(still_present=True)
+    tombstoned = bool(repository.put_if_newer(tombstone(deletion, datetime.now(UTC))))
+    versions.delete(deletion.bucket, deletion.key, [entry.version_id for entry in entries])
+    return Forgotten(tombstoned=tombstoned, versions_removed=len(entries))

@@ -11,11 +11,20 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labeler.blueprint import DEFAULT_QUOTA
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LABELER_", frozen=True)
 
     results_table: str = Field(default="", description="DynamoDB table that holds one record per image.")
+    usage_table: str = Field(default="", description="DynamoDB table of the daily quota counters.")
+    #: Images one owner (``uploads/<owner>/``) may have labeled per UTC day; 0 means no limit.
+    quota_per_owner_per_day: int = Field(default=DEFAULT_QUOTA.per_owner_per_day, ge=0)
+    #: Images everyone together may have labeled per UTC day; 0 means no limit.
+    quota_global_per_day: int = Field(default=DEFAULT_QUOTA.global_per_day, ge=0)
+    #: Owners no quota applies to (operators' own prefixes); JSON list in the environment.
+    quota_exempt_owners: frozenset[str] = frozenset(DEFAULT_QUOTA.exempt_owners)
     label_backend: Literal["rekognition", "onnx"] = "rekognition"
     max_labels: int = Field(default=10, ge=1, le=1000)
     #: Percent. Unset means the backend's own default: 70 for Rekognition, 10 for the offline model.

@@ -9,22 +9,32 @@ import pytest
 from labeler.aws.objects import S3ObjectSource
 from labeler.aws.results import ResultsRepository
 from labeler.errors import ImageRejected, RejectionCode
-from labeler.events import ObjectCreatedEvent
+from labeler.events import UploadEvent
 from labeler.imaging import HEADER_BYTES
 from labeler.local import runner
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
 from labeler.models import ExecutionRef, ImageStatus, Stage
 from labeler.pipeline import Progress, validate_object
+from labeler.quota import DailyQuota
 from labeler.samples import photo_like
 from tests.corpus import jpeg_with_large_metadata, padded_jpeg
 
 pytestmark = pytest.mark.integration
 
 
+class _NoLedger:
+    def charge(self, *_args: object) -> None:
+        raise AssertionError("no quota applies in these tests")
+
+
+#: Limits of 0: nothing is charged.
+NO_QUOTA = DailyQuota(_NoLedger(), per_owner=0, overall=0)  # type: ignore[arg-type]
+
+
 def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
     s3 = local_aws.session().client("s3")
-    return S3ObjectSource(s3, ObjectCreatedEvent.model_validate(event).object_ref())
+    return S3ObjectSource(s3, UploadEvent.model_validate(event).object_ref())
 
 
 @pytest.fixture
@@ -54,7 +64,7 @@ def test_a_15_mb_image_costs_one_request_and_at_most_64_kib(
     source = _source(local_aws, event)
     sent = _s3_requests(source)
 
-    image = validate_object(source, progress)
+    image = validate_object(source, progress, NO_QUOTA)
 
     assert sent == ["GetObject"]  # size and metadata come from the ranged GET's answer
     assert image.object.size > 14 * 1024 * 1024
@@ -70,7 +80,7 @@ def test_large_metadata_needs_only_small_extra_reads(
     source = _source(local_aws, event)
 
     # one small read per metadata segment that ends past the first 64 KiB (two here)
-    assert (validate_object(source, progress).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
+    assert (validate_object(source, progress, NO_QUOTA).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
 
 
 def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(
@@ -82,7 +92,7 @@ def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(
     sent = _s3_requests(source)
 
     with pytest.raises(ImageRejected) as raised:
-        validate_object(source, progress)
+        validate_object(source, progress, NO_QUOTA)
 
     assert raised.value.code is RejectionCode.EMPTY
     assert sent == ["GetObject", "HeadObject"]  # S3 answers a range over zero bytes with InvalidRange
@@ -97,7 +107,7 @@ def test_object_deleted_before_validation_is_object_gone(
     s3.delete_object(Bucket=stack.upload_bucket, Key=key, VersionId=event["detail"]["object"]["version-id"])
 
     with pytest.raises(ImageRejected) as raised:
-        validate_object(_source(local_aws, event), progress)
+        validate_object(_source(local_aws, event), progress, NO_QUOTA)
     assert raised.value.code is RejectionCode.OBJECT_GONE
 
 
@@ -109,7 +119,7 @@ def test_the_event_version_is_read_even_after_an_overwrite(
     first = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))
     runner.upload(s3, stack.upload_bucket, key, b"now it is text")
 
-    assert validate_object(_source(local_aws, first), progress).width == 100
+    assert validate_object(_source(local_aws, first), progress, NO_QUOTA).width == 100
 
 
 def test_progress_is_recorded_and_the_original_name_read(
@@ -121,7 +131,7 @@ def test_progress_is_recorded_and_the_original_name_read(
         s3, stack.upload_bucket, key, photo_like(100, 100), metadata={"original-name": "Caf%C3%A9 1.jpg"}
     )
 
-    image = validate_object(_source(local_aws, event), progress)
+    image = validate_object(_source(local_aws, event), progress, NO_QUOTA)
 
     assert (image.original_name, image.duplicate) == ("Café 1.jpg", False)
     record = repository.get(owner, key)

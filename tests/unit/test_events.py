@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from labeler.events import (
-    ObjectCreatedEvent,
+    UploadEvent,
     build_object_created_event,
     decode_event_key,
     encode_event_key,
@@ -39,7 +39,7 @@ AWS_EXAMPLE = {
 
 
 def test_aws_shaped_event_maps_to_the_object_with_its_key_decoded_once() -> None:
-    ref = ObjectCreatedEvent.model_validate(AWS_EXAMPLE).object_ref()
+    ref = UploadEvent.model_validate(AWS_EXAMPLE).object_ref()
     assert ref.key == "uploads/us-east-1:abc/red flower + % café.jpg"
     assert ref.owner == "us-east-1:abc"
     assert ref.bucket == "amzn-s3-demo-bucket1"
@@ -63,7 +63,7 @@ def test_aws_shaped_event_maps_to_the_object_with_its_key_decoded_once() -> None
 def test_keys_survive_the_round_trip_through_an_event(key: str) -> None:
     event = build_object_created_event(bucket="b", key=key, size=1, etag='"e"', sequencer="01")
     assert " " not in event["detail"]["object"]["key"]
-    assert ObjectCreatedEvent.model_validate(event).object_ref().key == key
+    assert UploadEvent.model_validate(event).object_ref().key == key
 
 
 def test_percent_twenty_and_plus_both_decode_to_space() -> None:
@@ -84,7 +84,7 @@ def test_percent_twenty_and_plus_both_decode_to_space() -> None:
 )
 def test_owner_is_the_second_key_segment_under_uploads(key: str, owner: str | None) -> None:
     event = build_object_created_event(bucket="b", key=key, size=1, etag="e", sequencer="01")
-    assert ObjectCreatedEvent.model_validate(event).object_ref().owner == owner
+    assert UploadEvent.model_validate(event).object_ref().owner == owner
 
 
 def test_sequencers_of_different_lengths_order_as_s3_documents() -> None:
@@ -97,4 +97,4 @@ def test_sequencers_of_different_lengths_order_as_s3_documents() -> None:
 
 def test_other_detail_types_are_refused() -> None:
     with pytest.raises(ValueError, match="Object Created"):
-        ObjectCreatedEvent.model_validate({**AWS_EXAMPLE, "detail-type": "Object Deleted"})
+        UploadEvent.model_validate({**AWS_EXAMPLE, "detail-type": "Object Deleted"})

@@ -1,20 +1,23 @@
 /**
  * The page's AWS calls, with Cognito guest credentials: presign an upload under the guest's own prefix,
- * read the guest's own results (GetItem by key; Query on the OwnerByTime index, newest first).
+ * read the guest's own results (GetItem by key; Query on the OwnerByTime index, newest first, without
+ * DELETED tombstones), delete one of its own uploads (the backend's cleanup then removes the rest).
  */
 
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromCognitoIdentityPool } from "@aws-sdk/credential-provider-cognito-identity";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 
 import { shareCredentials } from "./credentials.js";
+import { collectPage } from "./deletion.js";
 
 // labeler.blueprint.RESULTS_TABLE: partition key, sort key and the owner-by-time index.
 const OWNER = "Owner";
 const IMAGE_NAME = "ImageName";
 const BY_TIME_INDEX = "OwnerByTime";
+const STATUS = "Status";
 /** The pipeline URL-decodes this S3 metadata into the record's OriginalName. */
 const ORIGINAL_NAME_HEADER = "x-amz-meta-original-name";
 const UPLOAD_URL_TTL_S = 300;
@@ -75,21 +78,35 @@ export function connect(config) {
       return Item;
     },
 
-    /** The owner's records, newest first, from `cursor` on; `cursor` in the answer continues the list. */
+    /** Delete one of the guest's uploads (its IAM policy allows DeleteObject under its own prefix only). */
+    async deleteUpload(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: config.uploadBucket, Key: key }));
+    },
+
+    /**
+     * The owner's records, newest first, from `cursor` on, never the DELETED tombstones; `cursor` in the
+     * answer continues the list.
+     */
     async myUploads(owner, { limit = 50, cursor = undefined } = {}) {
-      const { Items = [], LastEvaluatedKey } = await dynamo.send(
-        new QueryCommand({
-          TableName: config.resultsTable,
-          IndexName: BY_TIME_INDEX,
-          KeyConditionExpression: "#owner = :owner",
-          ExpressionAttributeNames: { "#owner": OWNER },
-          ExpressionAttributeValues: { ":owner": owner },
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: cursor,
-        }),
+      return collectPage(
+        async (request) => {
+          const { Items = [], LastEvaluatedKey } = await dynamo.send(
+            new QueryCommand({
+              TableName: config.resultsTable,
+              IndexName: BY_TIME_INDEX,
+              KeyConditionExpression: "#owner = :owner",
+              FilterExpression: "attribute_not_exists(#status) OR #status <> :deleted",
+              ExpressionAttributeNames: { "#owner": OWNER, "#status": STATUS },
+              ExpressionAttributeValues: { ":owner": owner, ":deleted": "DELETED" },
+              ScanIndexForward: false,
+              Limit: request.limit,
+              ExclusiveStartKey: request.cursor,
+            }),
+          );
+          return { records: Items, cursor: LastEvaluatedKey };
+        },
+        { limit, cursor },
       );
-      return { records: Items, cursor: LastEvaluatedKey };
     },
   };
 }

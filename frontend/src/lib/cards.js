@@ -1,6 +1,7 @@
 /** One card per image: preview with bounding boxes, live status, labels with confidence bars, facts. */
 
 import { executionUrl } from "./config.js";
+import { IDLE, deletionView } from "./deletion.js";
 import { formatBytes, formatDuration, formatPercent, formatTime } from "./format.js";
 import { instanceBoxes, sortByConfidence } from "./labels.js";
 
@@ -29,6 +30,13 @@ export class Card {
     this.labels = el("ol", { className: "labels" });
     this.labels.setAttribute("aria-label", `Labels of ${name}`);
     this.facts = el("dl", { className: "facts" });
+    /** The delete, once the card has an object to delete (enableDelete). */
+    this.deletion = IDLE;
+    this.state = undefined;
+    this.deleteButton = el("button", { type: "button", className: "button delete", hidden: true }, "Delete");
+    this.deleteButton.setAttribute("aria-label", `Delete ${name}`);
+    this.deleteMessage = el("p", { className: "delete-message", hidden: true });
+    this.deleteMessage.setAttribute("role", "alert");
     this.root = el(
       "li",
       { className: "card" },
@@ -50,6 +58,8 @@ export class Card {
           this.detail,
           this.labels,
           this.facts,
+          this.deleteMessage,
+          this.deleteButton,
         ),
       ),
     );
@@ -67,8 +77,9 @@ export class Card {
    * @param {object | undefined} record the results item, once there is one
    */
   render(state, record = undefined) {
+    this.state = state;
     this.root.dataset.phase = state.phase;
-    this.status.textContent = state.label;
+    this.status.textContent = deletionView(this.deletion, this.name).status || state.label;
     this.progress.hidden = state.progress === undefined;
     this.progress.value = state.progress ?? 0;
     this.detail.textContent = state.detail;
@@ -79,6 +90,28 @@ export class Card {
     const boxes = state.phase === "labeled" ? instanceBoxes(record?.Labels) : [];
     this.boxes.replaceChildren(...boxes.map(boxItem));
     this.facts.replaceChildren(...(record ? facts(record, this.config) : []));
+  }
+
+  /** Show the Delete button; `onDelete` runs on each click (the page's state machine ignores repeats). */
+  enableDelete(onDelete) {
+    this.deleteButton.hidden = false;
+    this.deleteButton.onclick = onDelete;
+  }
+
+  /** @param {import("./deletion.js").Deletion} deletion */
+  renderDeletion(deletion) {
+    this.deletion = deletion;
+    const view = deletionView(deletion, this.name);
+    this.root.dataset.deletion = deletion.phase;
+    this.root.setAttribute("aria-busy", String(view.busy));
+    // aria-disabled, not disabled: the button keeps keyboard focus while the delete is on its way.
+    this.deleteButton.setAttribute("aria-disabled", String(view.disabled));
+    this.deleteButton.textContent = view.buttonText;
+    this.deleteMessage.textContent = view.message;
+    this.deleteMessage.hidden = !view.message;
+    if (this.state) {
+      this.status.textContent = view.status || this.state.label;
+    }
   }
 }
 

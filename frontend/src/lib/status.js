@@ -1,16 +1,16 @@
 /**
  * A card's live status, from what the browser knows: its own upload, then the results record
  * (none while validate runs, then `Status` PROCESSING with `Stage` LABELING, then LABELED, REJECTED
- * or FAILED).
+ * or FAILED; DELETED is the tombstone a deleted upload leaves).
  */
 
 /** @typedef {"refused" | "uploading" | "upload-failed" | "validating" | "labeling" | "labeled" |
- *   "rejected" | "failed" | "stale"} Phase */
+ *   "rejected" | "failed" | "stale" | "deleted"} Phase */
 
 /** @typedef {{phase: Phase, label: string, detail: string, terminal: boolean, progress?: number}}
  *   CardState */
 
-const TERMINAL = new Set(["refused", "upload-failed", "labeled", "rejected", "failed", "stale"]);
+const TERMINAL = new Set(["refused", "upload-failed", "labeled", "rejected", "failed", "stale", "deleted"]);
 const LABELS = {
   refused: "Not uploaded",
   uploading: "Uploading",
@@ -21,7 +21,21 @@ const LABELS = {
   rejected: "Rejected",
   failed: "Failed",
   stale: "No result yet",
+  deleted: "Deleted",
 };
+
+/**
+ * What a rejection says when its record has no Reason (records always carry one; this is the backstop).
+ * A Reason is shown as is: QUOTA_EXCEEDED's says when the daily quota resets.
+ */
+export const REJECTION_TEXT = {
+  QUOTA_EXCEEDED: "The daily upload quota is used up; try again tomorrow.",
+  OBJECT_NOT_READABLE: "The uploaded object cannot be read (its storage class or encryption); upload it again.",
+};
+
+function reason(record) {
+  return record.Reason || REJECTION_TEXT[record.ErrorCode] || record.ErrorCode || "";
+}
 
 /** @returns {CardState} */
 function state(phase, detail = "") {
@@ -40,9 +54,11 @@ export function cardState(record, upload) {
       case "LABELED":
         return state("labeled");
       case "REJECTED":
-        return state("rejected", record.Reason ?? record.ErrorCode ?? "");
+        return state("rejected", reason(record));
       case "FAILED":
-        return state("failed", record.Reason ?? record.ErrorCode ?? "");
+        return state("failed", reason(record));
+      case "DELETED":
+        return state("deleted", "This upload was deleted.");
       default:
         // PROCESSING, or a status newer than this page: still working on it.
         return state(record.Stage === "LABELING" ? "labeling" : "validating");

@@ -42,6 +42,12 @@ export class ThumbnailStore {
     }
   }
 
+  /** Forget the preview of `key` (its upload was deleted). */
+  remove(key) {
+    this.storage.removeItem(PREFIX + key);
+    this.storage.setItem(INDEX, JSON.stringify(this.keys().filter((kept) => kept !== key)));
+  }
+
   keys() {
     try {
       const keys = JSON.parse(this.storage.getItem(INDEX) ?? "[]");

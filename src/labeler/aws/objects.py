@@ -9,12 +9,16 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from labeler.errors import ImageRejected, RejectionCode, StorageThrottled
-from labeler.models import ObjectRef
+from labeler.models import Frozen, ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _GONE = {"404", "NoSuchKey", "NoSuchVersion", "NotFound", "412", "PreconditionFailed", "InvalidRange"}
+#: S3's answers for bytes it keeps but will not hand out: an archived storage class (GetObject), or a
+#: customer-provided encryption key (SSE-C) the reader does not have (GetObject and HeadObject).
+_ARCHIVED = {"InvalidObjectState"}
+_CUSTOMER_KEY = {"InvalidRequest", "400", "BadRequest"}
 _THROTTLED = {"SlowDown", "ServiceUnavailable", "InternalError", "500", "503", "RequestTimeout"}
 
 
@@ -36,6 +40,18 @@ def _translate(error: ClientError, ref: ObjectRef) -> Exception:
         return ImageRejected(
             RejectionCode.OBJECT_GONE,
             f"The object {ref.key!r} was deleted or replaced by a newer upload before it could be validated.",
+        )
+    if code in _ARCHIVED:
+        return ImageRejected(
+            RejectionCode.OBJECT_NOT_READABLE,
+            f"The object {ref.key!r} is in an archive storage class, which cannot be read without a "
+            "restore; upload it in the STANDARD storage class.",
+        )
+    if code in _CUSTOMER_KEY:
+        return ImageRejected(
+            RejectionCode.OBJECT_NOT_READABLE,
+            f"The object {ref.key!r} cannot be read: S3 refused the read ({code}), as it does for objects "
+            "encrypted with a customer-provided key (SSE-C); upload it without SSE-C headers.",
         )
     if code in _THROTTLED:
         return StorageThrottled(f"S3 answered {code} for {ref.key!r}")
@@ -106,3 +122,53 @@ class S3ObjectSource:
             self._size, self._metadata = _total_size(response), dict(response.get("Metadata", {}))
         self.bytes_read += len(data)
         return data
+
+
+class VersionEntry(Frozen):
+    version_id: str
+    is_latest: bool
+    is_delete_marker: bool
+
+
+#: Most keys one DeleteObjects call may name.
+_DELETE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ObjectVersions:
+    """Every version and delete marker of one key, and their removal."""
+
+    client: S3Client
+
+    def of(self, bucket: str, key: str) -> list[VersionEntry]:
+        """Versions and delete markers of exactly ``key`` (not of keys it is a prefix of)."""
+        entries: list[VersionEntry] = []
+        paginator = self.client.get_paginator("list_object_versions")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=key):
+                for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                    entries.extend(
+                        VersionEntry(
+                            version_id=entry["VersionId"],
+                            is_latest=entry["IsLatest"],
+                            is_delete_marker=marker,
+                        )
+                        for entry in page.get(kind, [])  # type: ignore[attr-defined]
+                        if entry["Key"] == key
+                    )
+        except ClientError as error:
+            if _code(error) in _THROTTLED:
+                raise StorageThrottled(f"S3 answered {_code(error)} listing versions of {key!r}") from error
+            raise
+        return entries
+
+    def delete(self, bucket: str, key: str, version_ids: list[str]) -> None:
+        for start in range(0, len(version_ids), _DELETE_BATCH):
+            batch = version_ids[start : start + _DELETE_BATCH]
+            response = self.client.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": key, "VersionId": v} for v in batch], "Quiet": True},
+            )
+            failed = [error for error in response.get("Errors", []) if error.get("Code") != "NoSuchVersion"]
+            if failed:
+                raise StorageThrottled(f"S3 kept {len(failed)} versions of {key!r}: {failed[0].get('Code')}")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -89,10 +90,23 @@ def item_to_record(item: dict[str, Any]) -> ResultRecord:
     return ResultRecord.model_validate(plain)
 
 
+class Write(Enum):
+    """What a conditional write did. Truthy when it was written."""
+
+    REFUSED = "refused"
+    #: Written, and the table held nothing of this version before (no item, or an older version's).
+    NEW_VERSION = "new version"
+    #: Written over an open (PROCESSING or FAILED) record of the same version.
+    SAME_VERSION = "same version"
+
+    def __bool__(self) -> bool:
+        return self is not Write.REFUSED
+
+
 class ResultWriter(Protocol):
     """What the pipeline needs to record outcomes (the repository, or a fault-injecting wrapper)."""
 
-    def put_if_newer(self, record: ResultRecord) -> bool: ...
+    def put_if_newer(self, record: ResultRecord) -> Write: ...
 
 
 @dataclass(frozen=True)
@@ -100,11 +114,11 @@ class ResultsRepository:
     client: DynamoDBClient
     table_name: str
 
-    def put_if_newer(self, record: ResultRecord) -> bool:
-        """Write ``record`` unless a newer or final outcome for the same object is stored. True if written."""
+    def put_if_newer(self, record: ResultRecord) -> Write:
+        """Write ``record`` unless a newer or final outcome for the same object is stored."""
         item = {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()}
         try:
-            self.client.put_item(
+            response = self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=_WRITE_CONDITION,
@@ -118,15 +132,18 @@ class ResultsRepository:
                     ":failed": {"S": ImageStatus.FAILED.value},
                     ":processing": {"S": ImageStatus.PROCESSING.value},
                 },
+                # The replaced item's sequencer tells a first write of this version from a later one.
+                ReturnValues="ALL_OLD",
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
-                return False
+                return Write.REFUSED
             if code in _THROTTLED:
                 raise StorageThrottled(f"DynamoDB answered {code}") from error
             raise
-        return True
+        previous = response.get("Attributes", {}).get("Sequencer", {}).get("S")
+        return Write.SAME_VERSION if previous == record.sequencer else Write.NEW_VERSION
 
     def get(self, owner: str, image_name: str) -> ResultRecord | None:
         response = self.client.get_item(

@@ -85,6 +85,7 @@ import functools
 import importlib
 import io
 import json
+import logging
 import re
 import sys
 import threading
@@ -109,7 +110,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
 from moto.dynamodb.comparisons import AttributeValue, ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models import dynamo_type
+from moto.dynamodb.models import DynamoDBBackend, dynamo_type
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
@@ -117,6 +118,7 @@ from moto.events import models as events_models
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
+from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
@@ -128,11 +130,13 @@ from moto.stepfunctions.parser.utils import TMP_THREADS
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
-from labeler.events import build_object_created_event
+from labeler.events import build_object_created_event, build_object_deleted_event
 from labeler.local import aws_channel
 from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
+from labeler.models import DeletionType
 
 Handler = Callable[[Any, Any], Any]
+log = logging.getLogger("labeler.local")
 
 
 #: Runs handlers so that Invoke can stop waiting at the function's timeout.
@@ -195,6 +199,9 @@ def scale_retry_waits(factor: float) -> None:
 
 
 _ORIGINAL_SEND_TO_TARGETS = Rule.send_to_targets
+#: Lambda retries a failed asynchronous invocation twice (EventBridge targets invoke asynchronously).
+ASYNC_INVOKE_RETRIES = 2
+_ASYNC_INVOCATIONS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
 
 
 def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -203,23 +210,45 @@ def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any]) 
     backend.start_execution(target["Arn"], name=str(uuid.uuid4()), execution_input=json.dumps(event))
 
 
+def _invoke_async(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    """What EventBridge does for a Lambda target: an asynchronous Invoke, retried twice on an error."""
+    backend = lambda_backends[rule.account_id][rule.region_name]
+    body = json.dumps(event)
+
+    def invoke() -> None:
+        for attempt in range(1 + ASYNC_INVOKE_RETRIES):
+            response_headers: dict[str, str] = {}
+            backend.invoke(target["Arn"], None, body, {}, response_headers)
+            if "x-amz-function-error" not in response_headers:
+                return
+            log.warning("asynchronous invocation of %s failed (attempt %d)", target["Arn"], attempt + 1)
+
+    _ASYNC_INVOCATIONS.submit(invoke)
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """The target's InputTransformer applied to the event, or the whole event when it has none."""
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return event
+    return EventTemplateParser.parse(
+        input_template=transformer["InputTemplate"],
+        input_paths_map=transformer.get("InputPathsMap", {}),
+        # moto's parser needs the time EventBridge received the event (its put_events adds it).
+        event={"ingestion-time": event.get("time"), **event},  # type: ignore[arg-type]
+    )
+
+
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
     if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
         return
     others = []
     for target in self.targets:
-        if parse_arn(target["Arn"]).service == "states":
-            transformer = target.get("InputTransformer", {})
-            event = (
-                EventTemplateParser.parse(
-                    input_template=transformer.get("InputTemplate"),
-                    input_paths_map=transformer.get("InputPathsMap", {}),
-                    event=original_event,
-                )
-                if transform_input
-                else original_event
-            )
-            _start_execution(self, target, event)
+        service = parse_arn(target["Arn"]).service
+        if service == "states":
+            _start_execution(self, target, _target_input(target, original_event))
+        elif service == "lambda":
+            _invoke_async(self, target, _target_input(target, original_event))
         else:
             others.append(target)
     if others:
@@ -231,18 +260,31 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
 #: Set while moto's S3 handler for PutObject or CopyObject runs: moto tags the new object through
 #: the code of PutObjectTagging, which raises "Object Tags Added"; on AWS only PutObjectTagging does.
 _CREATING_OBJECT = threading.local()
+#: Set while moto deletes an object: its own removal event is dropped and ours, shaped as AWS sends
+#: it (a delete marker or a version, with their version id), is published instead.
+_DELETING_OBJECT = threading.local()
 
 
-def _creating_object(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    @functools.wraps(handler)
-    def creating(self: Any) -> Any:
-        _CREATING_OBJECT.active = True
+def _flagged(flag: threading.local, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def flagged(*args: Any, **kwargs: Any) -> Any:
+        flag.active = True
         try:
-            return handler(self)
+            return method(*args, **kwargs)
         finally:
-            _CREATING_OBJECT.active = False
+            flag.active = False
 
-    return creating
+    return flagged
+
+
+def _publish_s3_event(account_id: str, bucket: Any, event: dict[str, Any]) -> None:
+    """An S3 event to the rules of the default bus, when the bucket sends events to EventBridge."""
+    configuration = bucket.notification_configuration
+    if configuration is None or configuration.event_bridge is None:
+        return
+    default_bus = events_models.events_backends[account_id][bucket.region_name].event_buses.get("default")
+    for rule in list(default_bus.rules.values()) if default_bus else []:
+        rule.send_to_targets(event)  # type: ignore[arg-type]
 
 
 def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
@@ -253,7 +295,8 @@ def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
             _CREATING_OBJECT, "active", False
         ):
             return
-        detail_type = s3_notifications._detail_type(event_name)
+        if getattr(_DELETING_OBJECT, "active", False):
+            return
         event = build_object_created_event(
             bucket=bucket.name,
             key=key.name,
@@ -265,17 +308,65 @@ def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
             account=account_id,
             reason=event_name.split(":")[-1],
         )
-        event["detail-type"] = detail_type
-        default_bus = events_models.events_backends[account_id][bucket.region_name].event_buses.get("default")
-        for rule in list(default_bus.rules.values()) if default_bus else []:
-            rule.send_to_targets(event, transform_input=False)  # type: ignore[arg-type]
+        event["detail-type"] = s3_notifications._detail_type(event_name)
+        _publish_s3_event(account_id, bucket, event)
+
+    def delete_object(
+        self: S3Backend, bucket_name: str, key_name: str, version_id: str | None = None, bypass: bool = False
+    ) -> tuple[bool, dict[str, Any]]:
+        bucket = self.get_bucket(bucket_name)
+        deleted, meta = _DELETE_OBJECT(self, bucket_name, key_name, version_id, bypass)
+        if deleted:
+            event = build_object_deleted_event(
+                bucket=bucket.name,
+                key=key_name,
+                sequencer=sequencer(),
+                deletion_type=DeletionType.PERMANENTLY_DELETED
+                if version_id or not bucket.is_versioned
+                else DeletionType.DELETE_MARKER_CREATED,
+                version_id=meta.get("version-id"),
+                region=bucket.region_name,
+                account=self.account_id,
+            )
+            _publish_s3_event(self.account_id, bucket, event)
+        return deleted, meta
 
     Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
     s3_notifications._send_event_bridge_message = send_event_bridge_message
     for name in ("put_object", "copy_object"):
         handler = getattr(S3Response, name)
         if not hasattr(handler, "__wrapped__"):
-            setattr(S3Response, name, _creating_object(handler))
+            setattr(S3Response, name, _flagged(_CREATING_OBJECT, handler))
+    if S3Backend.delete_object is _DELETE_OBJECT:
+        S3Backend.delete_object = _flagged(_DELETING_OBJECT, delete_object)  # type: ignore[method-assign]
+
+
+_DELETE_OBJECT = S3Backend.delete_object
+#: One lock around moto's DynamoDB writes. DynamoDB applies a conditional write atomically; moto
+#: checks the condition and then writes, so two threads could both pass the same condition.
+_DYNAMODB_WRITES = threading.RLock()
+_DYNAMODB_WRITE_METHODS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+)
+
+
+def make_dynamodb_writes_atomic() -> None:
+    """Serialise moto's DynamoDB write operations, so conditional writes and transactions are atomic."""
+    for name in _DYNAMODB_WRITE_METHODS:
+        method = getattr(DynamoDBBackend, name, None)
+        if method is None or hasattr(method, "__atomic__"):
+            continue
+
+        def atomic(*args: Any, __method: Callable[..., Any] = method, **kwargs: Any) -> Any:
+            with _DYNAMODB_WRITES:
+                return __method(*args, **kwargs)
+
+        atomic.__atomic__ = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, functools.wraps(method)(atomic))
 
 
 #: States whose parsed components keep per-run state on themselves; definitions using them are

@@ -6,18 +6,26 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 
 from labeler.blueprint import (
+    DEFAULT_QUOTA,
+    EMAIL_FILTER_POLICY,
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    FUNCTIONS_BY_NAME,
     LAMBDA_RUNTIME,
     RESULTS_TABLE,
+    USAGE_TABLE,
     FunctionSpec,
+    QuotaSpec,
+    deletion_event_pattern,
     function_environment,
     render_definition,
     upload_event_pattern,
+    upload_input_transformer,
 )
 
 
@@ -34,6 +42,14 @@ class StackNames:
     @property
     def results_table(self) -> str:
         return f"{self.prefix}-results"
+
+    @property
+    def usage_table(self) -> str:
+        return f"{self.prefix}-usage"
+
+    @property
+    def deletion_rule(self) -> str:
+        return f"{self.prefix}-deletions"
 
     @property
     def failure_topic(self) -> str:
@@ -53,7 +69,8 @@ class StackNames:
 
     @property
     def notifications_queue(self) -> str:
-        """Local only: an SQS queue subscribed to the failure topic, so failures can be watched."""
+        """Local only: an SQS queue subscribed to the failure topic with the email subscription's
+        filter policy, so the console shows what an operator's inbox would get."""
         return f"{self.prefix}-failure-notifications"
 
     def function(self, spec: FunctionSpec) -> str:
@@ -70,6 +87,7 @@ class StackOutputs:
 
     upload_bucket: str
     results_table: str
+    usage_table: str
     failure_topic_arn: str
     state_machine_arn: str
     upload_rule: str
@@ -98,6 +116,7 @@ def provision(
     names: StackNames,
     *,
     environment: dict[str, str] | None = None,
+    quota: QuotaSpec = DEFAULT_QUOTA,
     deliver_uploads: bool = True,
 ) -> StackOutputs:
     """Create every resource of the stack in an empty endpoint.
@@ -151,13 +170,33 @@ def provision(
             }
         ],
     )
+    dynamodb = session.client("dynamodb")
+    dynamodb.update_time_to_live(
+        TableName=names.results_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": RESULTS_TABLE.expires_attribute},
+    )
+    dynamodb.create_table(
+        TableName=names.usage_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": USAGE_TABLE.partition_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": USAGE_TABLE.partition_key, "KeyType": "HASH"}],
+    )
+    dynamodb.update_time_to_live(
+        TableName=names.usage_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": USAGE_TABLE.expires_attribute},
+    )
     sns, sqs = session.client("sns"), session.client("sqs")
     topic_arn = sns.create_topic(Name=names.failure_topic)["TopicArn"]
     queue_url = sqs.create_queue(QueueName=names.notifications_queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"FilterPolicy": json.dumps(EMAIL_FILTER_POLICY)},
+    )
 
     iam = session.client("iam")
     lambda_role = iam.create_role(
@@ -171,6 +210,7 @@ def provision(
 
     awslambda = session.client("lambda")
     substitutions = {FAILURE_TOPIC_PLACEHOLDER: topic_arn}
+    arns = {}
     for spec in FUNCTIONS:
         function = awslambda.create_function(
             FunctionName=names.function(spec),
@@ -183,11 +223,13 @@ def provision(
             MemorySize=spec.memory_mb,
             Environment={
                 "Variables": function_environment(
-                    names.results_table, **spec.environment, **(environment or {})
+                    names.results_table, names.usage_table, quota, **spec.environment, **(environment or {})
                 )
             },
         )
-        substitutions[spec.placeholder] = function["FunctionArn"]
+        arns[spec.name] = function["FunctionArn"]
+        if spec.placeholder is not None:
+            substitutions[spec.placeholder] = function["FunctionArn"]
 
     state_machine_arn = session.client("stepfunctions").create_state_machine(
         name=names.state_machine,
@@ -206,9 +248,23 @@ def provision(
         State="ENABLED" if deliver_uploads else "DISABLED",
         Description="New uploads under uploads/ start the labeling pipeline.",
     )
+    # The transformer's dict shape is the API's; boto3-stubs' TypedDict cannot take it as built.
+    pipeline_target: Any = {
+        "Id": "pipeline",
+        "Arn": state_machine_arn,
+        "RoleArn": events_role,
+        "InputTransformer": upload_input_transformer(),
+    }
+    events.put_targets(Rule=names.upload_rule, Targets=[pipeline_target])
+    events.put_rule(
+        Name=names.deletion_rule,
+        EventPattern=json.dumps(deletion_event_pattern(names.upload_bucket)),
+        State="ENABLED",
+        Description="Deleted uploads are forgotten: record tombstoned, versions removed.",
+    )
     events.put_targets(
-        Rule=names.upload_rule,
-        Targets=[{"Id": "pipeline", "Arn": state_machine_arn, "RoleArn": events_role}],
+        Rule=names.deletion_rule,
+        Targets=[{"Id": "cleanup", "Arn": arns[FUNCTIONS_BY_NAME["cleanup"].name]}],
     )
     identity_pool_id = session.client("cognito-identity").create_identity_pool(
         IdentityPoolName=names.identity_pool, AllowUnauthenticatedIdentities=True
@@ -216,6 +272,7 @@ def provision(
     return StackOutputs(
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
+        usage_table=names.usage_table,
         failure_topic_arn=topic_arn,
         state_machine_arn=state_machine_arn,
         upload_rule=names.upload_rule,

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from labeler.events import build_object_created_event
+from labeler.events import build_object_created_event, execution_input
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -61,7 +61,7 @@ def start_execution(
     return sfn.start_execution(
         stateMachineArn=state_machine_arn,
         name=name or f"{uuid.uuid4()}",
-        input=json.dumps(event),
+        input=json.dumps(execution_input(event)),
     )["executionArn"]
 
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
+from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
 from labeler.local import moto_hooks
 from labeler.local.discovery import DEFAULT_DATA_DIR, discovery_path, write_atomically
 from labeler.local.persistence import Snapshot
@@ -52,6 +53,8 @@ class LocalOptions:
     #: Finished executions kept in memory (older ones are forgotten, so memory stays bounded).
     keep_executions: int = 1000
     prefix: str = "image-labeler"
+    #: The daily quotas of the AWS stack's defaults, so the local page behaves like a deployed one.
+    quota: QuotaSpec = DEFAULT_QUOTA
 
 
 @dataclass
@@ -92,7 +95,9 @@ class LocalStack:
             self.names.handler_modules(), host=options.host, port=options.port, sandboxes=True
         ).start()
         session = self.aws.session()
-        self.stack = provision(session, self.names, environment=environment, deliver_uploads=False)
+        self.stack = provision(
+            session, self.names, environment=environment, quota=options.quota, deliver_uploads=False
+        )
         if options.persist:
             self.stack = self._same_identity_pool_as_before(self.stack)
             restored = self.snapshot.restore(session, self.stack)

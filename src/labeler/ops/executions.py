@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from labeler.events import ObjectCreatedEvent
+from labeler.events import UploadEvent
 from labeler.local.runner import TERMINAL
 from labeler.models import ObjectRef, TaskError
 from labeler.ops.errors import OperatorError
@@ -130,7 +130,7 @@ def error_message(error: str | None, cause: str | None) -> str | None:
 def object_of(execution_input: str) -> ObjectRef | None:
     """The uploaded object an execution's input event names (None for any other input)."""
     try:
-        return ObjectCreatedEvent.model_validate_json(execution_input).object_ref()
+        return UploadEvent.model_validate_json(execution_input).object_ref()
     except ValidationError:
         return None
 

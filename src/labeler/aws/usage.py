@@ -1,0 +1,99 @@
+"""The usage table: daily quota counters, one per (owner, UTC day) and one per UTC day for everyone.
+
+A charge increments both counters in one TransactWriteItems, each update conditional on its limit,
+so concurrent uploads can never push a counter past its limit: either both counters move, or
+neither does and the cancellation reasons say which limit held. Every counter expires (TTL) a day
+after its day ends.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from labeler.blueprint import USAGE_TABLE
+from labeler.errors import StorageThrottled
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+#: Concurrent charges of the same counter cancel each other (TransactionConflict); retried this often.
+_CONFLICT_RETRIES = 5
+
+
+class Limit(StrEnum):
+    """Which daily limit refused a charge."""
+
+    OWNER = "owner"
+    GLOBAL = "global"
+
+
+def day_ends(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class UsageTable:
+    client: DynamoDBClient
+    table_name: str
+
+    def _update(self, counter: str, limit: int, expires_at: int) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {USAGE_TABLE.partition_key: {"S": counter}},
+            "UpdateExpression": "ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
+            "ExpressionAttributeNames": {
+                "#count": USAGE_TABLE.count_attribute,
+                "#expires": USAGE_TABLE.expires_attribute,
+            },
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":expires": {"N": str(expires_at)}},
+        }
+        if limit:
+            update["ConditionExpression"] = "attribute_not_exists(#count) OR #count < :limit"
+            update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
+        return {"Update": update}
+
+    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
+        """Count one image for ``owner`` and for everyone on ``day``; the limit that refused it, or None.
+
+        A limit of 0 is no limit (the counter still counts, for the operator's view of the day).
+        """
+        expires_at = int((day_ends(day) + timedelta(days=1)).timestamp())
+        items = [
+            self._update(f"owner#{owner}#{day.isoformat()}", owner_limit, expires_at),
+            self._update(f"global#{day.isoformat()}", global_limit, expires_at),
+        ]
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                cancelled = error.response.get("CancellationReasons", [])
+                reasons = [reason.get("Code") for reason in cancelled]
+                if code in _THROTTLED or "ThrottlingError" in reasons:
+                    raise StorageThrottled(f"DynamoDB answered {code} to a quota charge") from error
+                if code != "TransactionCanceledException":
+                    raise
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    return Limit.OWNER
+                if reasons[1:2] == ["ConditionalCheckFailed"]:
+                    return Limit.GLOBAL
+                if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES:
+                    raise StorageThrottled(f"quota charge cancelled: {reasons}") from error
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+            else:
+                return None
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,46 @@
+"""Daily image quotas, charged by validate before any label call.
+
+The bill of a public upload page must have a ceiling: every image that reaches the label backend
+costs a DetectLabels call. An image is charged once, when validate first sees its version (a retry,
+a duplicate event or a replay of the same version is not charged again); an image over a limit is
+REJECTED with QUOTA_EXCEEDED and never labeled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from labeler.aws.usage import Limit, day_ends
+from labeler.errors import ImageRejected, RejectionCode
+
+
+class UsageLedger(Protocol):
+    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None: ...
+
+
+@dataclass(frozen=True)
+class DailyQuota:
+    ledger: UsageLedger
+    per_owner: int
+    overall: int
+    exempt_owners: Set[str] = frozenset()
+
+    def charge(self, owner: str, now: datetime | None = None) -> None:
+        """Count one image for ``owner``; raises ImageRejected(QUOTA_EXCEEDED) when a limit is reached."""
+        if owner in self.exempt_owners or not (self.per_owner or self.overall):
+            return
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        refused = self.ledger.charge(owner, moment.date(), self.per_owner, self.overall)
+        if refused is None:
+            return
+        resets = day_ends(moment.date()).strftime("%Y-%m-%d %H:%M UTC")
+        who, limit = (
+            ("This uploader's", self.per_owner) if refused is Limit.OWNER else ("The site's", self.overall)
+        )
+        raise ImageRejected(
+            RejectionCode.QUOTA_EXCEEDED,
+            f"{who} daily quota of {limit} images is used up; it resets at {resets}.",
+        )
