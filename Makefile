@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test unit lint format bench frontend chromium synth bootstrap deploy destroy clean
+.PHONY: help install checkov run test unit lint format bench frontend chromium synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,7 +35,17 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing 
 run: install frontend ## Run the whole system locally (moto + offline model + web page) until Ctrl-C
 	$(BIN)/labeler local
 
-test: lint frontend chromium ## Lint, type-check, then run every test (Python, JS unit, browser)
+# checkov (a scanner of the synthesized template) in its own virtualenv: its pins clash with the project's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_STAMP) ## Install checkov (tests/infrastructure/test_checkov.py runs it on the synthesized template)
+
+test: lint frontend chromium $(CHECKOV_STAMP) ## Lint, type-check, then run every test (Python, JS unit, browser, checkov)
 	cd frontend && npm test
 	$(BIN)/pytest
 
@@ -79,12 +89,18 @@ synth: install frontend $(CDK_STAMP) ## Build the CloudFormation template offlin
 bootstrap: install $(CDK_STAMP) ## Prepare the AWS account and region of your credentials for CDK (once)
 	$(CDK) bootstrap $(CDK_CONTEXT)
 
+# REKOGNITION_TPS: the label function's reserved concurrency; the preflight lowers it to 0 (with a warning)
+# when the account could not keep its 10 unreserved executions (new accounts), see cdk/preflight.py.
+REKOGNITION_TPS ?= 5
+# Other settings as CDK context, e.g. CDK_ARGS="-c quotaGlobal=1000 -c monthlyBudgetUsd=50" (see cdk/README.md).
+CDK_ARGS ?=
 deploy: install frontend $(CDK_STAMP) ## Deploy (or update) the stack in your AWS account; outputs in cdk.out/outputs.json
-	$(CDK) deploy $(CDK_CONTEXT) --outputs-file ../cdk.out/outputs.json
+	tps=$$($(BIN)/python -m cdk.preflight --stack $(STACK) --requested $(REKOGNITION_TPS)); \
+	$(CDK) deploy $(CDK_CONTEXT) -c rekognitionTps=$$tps $(CDK_ARGS) --outputs-file ../cdk.out/outputs.json
 
 destroy: install $(CDK_STAMP) ## Delete the stack (keeps the results table and the upload buckets: see README)
 	$(CDK) destroy $(CDK_CONTEXT)
 
 clean: ## Remove the virtualenv, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results cdk.out cdk/node_modules \
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache results cdk.out cdk/node_modules \
 		frontend/node_modules frontend/dist test-artifacts

@@ -1,7 +1,8 @@
 """CDK entry point. `cdk synth|deploy` runs it (see cdk.json); tests call :func:`build_app`.
 
 Context (``-c key=value``): ``stackName`` (default ImageLabeler), ``alertEmail``, ``devOrigin``,
-``uploadRetentionDays``.
+``uploadRetentionDays``, ``quotaPerIdentity``, ``quotaGlobal``, ``quotaExemptOwners``, ``rekognitionTps``,
+``hourlyImagesAlarm``, ``monthlyBudgetUsd`` (see cdk/README.md and StackConfig).
 """
 
 from __future__ import annotations

@@ -17,14 +17,28 @@ IDENTITY_ID = "${" + COGNITO + ":sub}"
 
 
 def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable) -> iam.PolicyDocument:
-    """PutObject under ``uploads/<identity id>/``, read that identity's results partition; nothing else."""
+    """PutObject and DeleteObject under ``uploads/<identity id>/``, read that identity's results partition.
+
+    Uploads only in STANDARD (archive classes carry minimum charges and cannot be read by the pipeline),
+    never with a customer-provided key (SSE-C), and with no encryption header but AES256 (SSE-S3) if any.
+    DeleteObject leaves a delete marker; the versions are removed by the cleanup function, not the guest.
+    """
+    own_objects = uploads.arn_for_objects(f"{UPLOAD_PREFIX}{IDENTITY_ID}/*")
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
                 sid="UploadOwnImages",
                 actions=["s3:PutObject"],
-                resources=[uploads.arn_for_objects(f"{UPLOAD_PREFIX}{IDENTITY_ID}/*")],
+                resources=[own_objects],
+                conditions={
+                    "StringEqualsIfExists": {
+                        "s3:x-amz-storage-class": "STANDARD",
+                        "s3:x-amz-server-side-encryption": "AES256",
+                    },
+                    "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"},
+                },
             ),
+            iam.PolicyStatement(sid="DeleteOwnImages", actions=["s3:DeleteObject"], resources=[own_objects]),
             iam.PolicyStatement(
                 sid="ReadOwnResults",
                 actions=["dynamodb:GetItem", "dynamodb:Query"],

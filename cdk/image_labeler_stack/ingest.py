@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from labeler.blueprint import upload_event_pattern
+from labeler.blueprint import deletion_event_pattern, upload_event_pattern, upload_input_transformer
 from labeler.imaging import MAX_IMAGE_BYTES
 
 #: A FAILED image can be replayed (or redriven) for 14 days: keep replaced versions that long.
@@ -24,6 +25,28 @@ ACCESS_LOG_DAYS = 90
 #: throttling or an outage; after this the event waits in the dead-letter queue (14 days).
 MAX_EVENT_AGE = Duration.hours(6)
 RETRY_ATTEMPTS = 20
+UPLOAD_RULE_NAME = "upload-created"
+DELETE_RULE_NAME = "upload-deleted"
+
+
+def rule_name(scope: Construct, suffix: str) -> str:
+    """An explicit rule name: a role's trust policy can name the rule's ARN without a circular reference."""
+    return f"{Stack.of(scope).stack_name[:40]}-{suffix}"
+
+
+def rule_principal(scope: Construct, suffix: str) -> iam.ServicePrincipal:
+    """EventBridge, acting for this account's rule ``suffix`` only (no confused deputy)."""
+    rule_arn = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_name(scope, suffix)}"
+    return iam.ServicePrincipal(
+        "events.amazonaws.com",
+        conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID, "aws:SourceArn": rule_arn}},
+    )
+
+
+def _pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    return events.EventPattern(
+        source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+    )
 
 
 class Ingest(Construct):
@@ -83,13 +106,17 @@ class Ingest(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             encryption=s3.BucketEncryption.S3_MANAGED,
+            # Customer-provided keys: S3 could not read the object for the pipeline, and a guest could
+            # make uploads nobody else can read. (The guest policy also requires no SSE-C header.)
+            blocked_encryption_types=[s3.BlockedEncryptionType.SSE_C],
             enforce_ssl=True,
             # The pipeline pins every read to the event's version id.
             versioned=True,
             lifecycle_rules=lifecycle,
             cors=[
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.PUT],
+                    # PUT uploads, DELETE removes a guest's own upload (the card's delete button).
+                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.DELETE],
                     allowed_origins=list(allowed_origins),
                     allowed_headers=["*"],
                     exposed_headers=["ETag", "x-amz-version-id"],
@@ -122,25 +149,51 @@ class Ingest(Construct):
         )
 
     def start_on_upload(self, state_machine: sfn.IStateMachine) -> events.Rule:
-        """Every Object Created event under ``uploads/`` starts one execution with the event as input."""
-        pattern = upload_event_pattern(self.bucket.bucket_name)
+        """Every Object Created event under ``uploads/`` starts one execution.
+
+        The input is only the event fields the pipeline needs (``upload_input_transformer``): the
+        uploader's source IP and requester id never reach the execution history, its logs or emails.
+        """
         role = iam.Role(
             self,
             "StartPipelineRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            assumed_by=rule_principal(self, UPLOAD_RULE_NAME),
             description="Lets the upload rule start the pipeline's executions, nothing else",
         )
-        return events.Rule(
+        rule = events.Rule(
             self,
             "UploadCreated",
+            rule_name=rule_name(self, UPLOAD_RULE_NAME),
             description="Starts the pipeline for each object created under uploads/",
-            event_pattern=events.EventPattern(
-                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
-            ),
+            event_pattern=_pattern(upload_event_pattern(self.bucket.bucket_name)),
             targets=[
                 targets.SfnStateMachine(
                     state_machine,
                     role=role,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                )
+            ],
+        )
+        # Exactly the blueprint's transformer (the local stack applies the same one). Set on the L1:
+        # RuleTargetInput would re-template the JSON and rename the paths.
+        cast(events.CfnRule, rule.node.default_child).add_property_override(
+            "Targets.0.InputTransformer", upload_input_transformer()
+        )
+        return rule
+
+    def clean_up_on_delete(self, function: lambda_.IFunction) -> events.Rule:
+        """Every deletion under ``uploads/`` (a delete marker or a version) invokes the cleanup function."""
+        return events.Rule(
+            self,
+            "UploadDeleted",
+            rule_name=rule_name(self, DELETE_RULE_NAME),
+            description="Forgets deleted uploads: their records and their other versions",
+            event_pattern=_pattern(deletion_event_pattern(self.bucket.bucket_name)),
+            targets=[
+                targets.LambdaFunction(
+                    function,
                     dead_letter_queue=self.dead_letter_queue,
                     retry_attempts=RETRY_ATTEMPTS,
                     max_event_age=MAX_EVENT_AGE,

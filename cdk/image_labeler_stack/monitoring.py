@@ -9,8 +9,10 @@ rejections instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from aws_cdk import Duration
+from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
@@ -49,6 +51,9 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.Function],
         dead_letter_queue: sqs.Queue,
         topic: sns.ITopic,
+        hourly_images_alarm: int,
+        monthly_budget_usd: int,
+        alert_email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = actions.SnsAction(topic)
@@ -92,7 +97,10 @@ class Monitoring(Construct):
                 f"{name.capitalize()}Throttles",
                 function.metric_throttles(period=PERIOD),
                 1,
-                f"The {name} function was throttled (account concurrency exhausted)",
+                f"The {name} function was throttled (its reserved concurrency, rekognitionTps, is full)"
+                if function.node.default_child is not None
+                and cast(lambda_.CfnFunction, function.node.default_child).reserved_concurrent_executions
+                else f"The {name} function was throttled (account concurrency exhausted)",
             )
         self._alarm(
             "UndeliveredEvents",
@@ -109,6 +117,15 @@ class Monitoring(Construct):
             f"p90 label latency above {LABEL_LATENCY_P90_MS} ms for 15 minutes",
             evaluation_periods=3,
         )
+
+        # Volume: the quotas cap the bill, this says someone is using them up (or the quotas are off).
+        self._alarm(
+            "HourlyImages",
+            pipeline_metric(Metric.IMAGES_VALIDATED).with_(period=Duration.hours(1)),
+            hourly_images_alarm,
+            f"{hourly_images_alarm} or more images validated in one hour (quota exhaustion or abuse)",
+        )
+        self.budget = self._budget(topic, monthly_budget_usd, alert_email)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
@@ -162,3 +179,33 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(self._action)
         self.alarms.append(alarm)
+
+    def _budget(self, topic: sns.ITopic, amount_usd: int, alert_email: str | None) -> budgets.CfnBudget:
+        """The account's monthly cost (all services: a budget cannot filter on one stack's tags unless
+        they are activated as cost allocation tags), at 80% actual and 100% forecast."""
+        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)]
+        if alert_email:
+            subscribers.append(
+                budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=alert_email)
+            )
+        return budgets.CfnBudget(
+            self,
+            "MonthlyCost",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=amount_usd, unit="USD"),
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind,
+                        comparison_operator="GREATER_THAN",
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=subscribers,
+                )
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
+            ],
+        )

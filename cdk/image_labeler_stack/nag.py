@@ -48,7 +48,8 @@ def acknowledge(stack: ImageLabelerStack) -> None:
         stack.identity.pool,
         "COG7",
         "Guest (unauthenticated) identities are how the upload page works without accounts. The guest "
-        "role can only PutObject under uploads/<its own identity id>/ and read its own results partition.",
+        "role can only PutObject (STANDARD, no SSE-C) and DeleteObject under uploads/<its own identity id>/ "
+        "and read its own results partition; daily quotas bound what guests can cost.",
     )
     _ack(
         stack.identity.guest_role,
@@ -65,8 +66,15 @@ def acknowledge(stack: ImageLabelerStack) -> None:
             f"The {name} function reads whichever upload the event names; keys are user-chosen names "
             "under uploads/. Read-only (GetObject, GetObjectVersion), upload bucket only.",
         )
-    for name in ("validate", "store"):
+    for name in ("validate", "store", "cleanup"):
         _ack(pipeline.functions[name].role, f"IAM5[{XRAY[0]}]", XRAY[1])  # type: ignore[arg-type]
+    _ack(
+        pipeline.functions["cleanup"].role,  # type: ignore[arg-type]
+        f"IAM5[Resource::{uploads}/{UPLOAD_PREFIX}*]",
+        "The cleanup function removes the other versions of whichever upload was deleted (the event names "
+        "it); keys are user-chosen names under uploads/. s3:DeleteObjectVersion only, upload bucket only; "
+        "it is invoked only by the rule on Object Deleted events under uploads/.",
+    )
     _ack(
         pipeline.functions["label"].role,  # type: ignore[arg-type]
         f"IAM5[{XRAY[0]}]",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -10,6 +10,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+from labeler.blueprint import EMAIL_FILTER_POLICY
+
+
+def _budgets_of_this_account() -> dict[str, Any]:
+    return {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:budgets::{Aws.ACCOUNT_ID}:*"},
+    }
 
 
 def _alarms_of_this_account() -> dict[str, Any]:
@@ -42,6 +51,16 @@ class Notifications(Construct):
                 conditions=_alarms_of_this_account(),
             )
         )
+        # AWS Budgets publishes its notifications as a service principal too (see Monitoring).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsOfThisAccount",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=_budgets_of_this_account(),
+            )
+        )
         self.topic = sns.Topic(
             self,
             "Failures",
@@ -59,5 +78,19 @@ class Notifications(Construct):
                 conditions=_alarms_of_this_account(),
             )
         )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsOfThisAccount",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=_budgets_of_this_account(),
+            )
+        )
         if alert_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alert_email))
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(alert_email))
+            # REJECTED images still reach the topic (for other subscribers) but never page the operator:
+            # a guest's junk upload is not an incident. Filtered on the message's ``status`` attribute.
+            cfn = cast(sns.CfnSubscription, subscription.node.default_child)
+            cfn.filter_policy = dict(EMAIL_FILTER_POLICY)
+            cfn.filter_policy_scope = "MessageAttributes"

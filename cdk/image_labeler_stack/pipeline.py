@@ -1,4 +1,11 @@
-"""The three Lambdas and the Standard workflow that runs them, each with only the permissions it uses."""
+"""The four Lambdas and the Standard workflow that runs three of them, each with only the permissions it uses.
+
+The label function's reserved concurrency is the ``rekognitionTps`` setting: one DetectLabels call takes
+well under a second, so N concurrent label functions make at most about N calls per second. A flood of
+uploads then waits in Step Functions' retries (throttled Lambda invokes are retried with backoff) instead
+of exhausting the account's Rekognition TPS quota and everyone's Lambda concurrency. ``make deploy``
+checks first that the reservation leaves the account its 10 unreserved executions (cdk/preflight.py).
+"""
 
 from __future__ import annotations
 
@@ -18,18 +25,21 @@ from constructs import Construct
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    PIPELINE_FUNCTIONS,
     STATE_MACHINE_FILE,
     FunctionSpec,
+    QuotaSpec,
     definition_placeholders,
     function_environment,
 )
 from labeler.models import UPLOAD_PREFIX
 
 from .bundling import ARCHITECTURE, RUNTIME, function_code, runtime_layer
-from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS
+from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS, rule_name, rule_principal
 
 #: Executions that end without reaching the Catch branch, so the ASL cannot publish them itself.
 STOPPED_STATUSES = ("TIMED_OUT", "ABORTED")
+STOPPED_RULE_NAME = "execution-stopped"
 
 
 class Pipeline(Construct):
@@ -40,6 +50,9 @@ class Pipeline(Construct):
         *,
         uploads: s3.IBucket,
         table: dynamodb.ITable,
+        usage: dynamodb.ITable,
+        quota: QuotaSpec,
+        rekognition_tps: int,
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
         log_retention: logs.RetentionDays,
@@ -47,7 +60,16 @@ class Pipeline(Construct):
         super().__init__(scope, construct_id)
         self._log_retention = log_retention
         layer = runtime_layer(self, "RuntimeLayer")
-        self.functions = {spec.name: self._function(spec, layer, table) for spec in FUNCTIONS}
+        environment = function_environment(table.table_name, usage.table_name, quota)
+        self.functions = {
+            spec.name: self._function(
+                spec,
+                layer,
+                {**environment, **spec.environment},
+                reserved_concurrency=(rekognition_tps or None) if spec.name == "label" else None,
+            )
+            for spec in FUNCTIONS
+        }
 
         read_uploads = iam.PolicyStatement(
             actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -74,11 +96,35 @@ class Pipeline(Construct):
                 iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
             )
 
+        # Quota counters: one TransactWriteItems of two conditional updates (owner/day and global/day),
+        # plus the per-version charge marker; TransactWriteItems needs UpdateItem on each item's table.
+        self.functions["validate"].add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[usage.table_arn])
+        )
+        # cleanup: a deleted upload's other versions go (ListBucketVersions under uploads/ to find them),
+        # and its record becomes a DELETED tombstone that expires (a conditional put).
+        cleanup = self.functions["cleanup"]
+        cleanup.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"],
+                resources=[uploads.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{UPLOAD_PREFIX}*"]}},
+            )
+        )
+        cleanup.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObjectVersion"], resources=[uploads.arn_for_objects(f"{UPLOAD_PREFIX}*")]
+            )
+        )
+        cleanup.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
+        )
+
         self.state_machine = self._state_machine(topic)
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[function.function_arn for function in self.functions.values()],
+                resources=[self.functions[spec.name].function_arn for spec in PIPELINE_FUNCTIONS],
             )
         )
         # sns:Publish on the topic, and kms:Decrypt + kms:GenerateDataKey* on its key (SNS's documented
@@ -87,7 +133,7 @@ class Pipeline(Construct):
         self.stopped_rule_role = iam.Role(
             self,
             "NotifyStoppedRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            assumed_by=rule_principal(self, STOPPED_RULE_NAME),
             description="Lets the stopped-executions rule publish to the failures topic, nothing else",
         )
         self.stopped_rule = self._notify_stopped_executions(topic, dead_letter_queue)
@@ -102,7 +148,11 @@ class Pipeline(Construct):
         )
 
     def _function(
-        self, spec: FunctionSpec, layer: lambda_.ILayerVersion, table: dynamodb.ITable
+        self,
+        spec: FunctionSpec,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        reserved_concurrency: int | None,
     ) -> lambda_.Function:
         name = spec.name.capitalize()
         log_group = self._log_group(f"{name}Logs")
@@ -125,14 +175,19 @@ class Pipeline(Construct):
             layers=[layer],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
-            environment=function_environment(table.table_name, **spec.environment),
+            environment=environment,
+            reserved_concurrent_executions=reserved_concurrency,
             role=role,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
         )
 
     def _state_machine(self, topic: sns.ITopic) -> sfn.StateMachine:
-        substitutions = {spec.placeholder: self.functions[spec.name].function_arn for spec in FUNCTIONS}
+        substitutions = {
+            spec.placeholder: self.functions[spec.name].function_arn
+            for spec in PIPELINE_FUNCTIONS
+            if spec.placeholder is not None
+        }
         substitutions[FAILURE_TOPIC_PLACEHOLDER] = topic.topic_arn
         definition = STATE_MACHINE_FILE.read_text()
         if set(substitutions) != definition_placeholders(definition):
@@ -165,6 +220,7 @@ class Pipeline(Construct):
         return events.Rule(
             self,
             "ExecutionStopped",
+            rule_name=rule_name(self, STOPPED_RULE_NAME),
             description="Publishes pipeline executions that timed out or were aborted to the failures topic",
             event_pattern=events.EventPattern(
                 source=["aws.states"],

@@ -10,6 +10,7 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct, Node
 
+from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
 from labeler.models import UPLOAD_PREFIX
 
 from . import nag
@@ -24,6 +25,25 @@ from .web import Web
 DEFAULT_STACK_NAME = "ImageLabeler"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_OWNER = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def _whole_number(key: str, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise ValueError(f"{key} must be a whole number, not {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a whole number, not {value!r}") from None
+
+
+def _owners(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,19 @@ class StackConfig:
     #: Uploaded images are deleted after this many days (0 keeps them); labels stay in the table.
     upload_retention_days: int = 30
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    #: Images per identity (upload owner) per UTC day; 0 = no limit.
+    quota_per_identity: int = DEFAULT_QUOTA.per_owner_per_day
+    #: Images for everyone together per UTC day; 0 = no limit.
+    quota_global: int = DEFAULT_QUOTA.global_per_day
+    #: Owners (``uploads/<owner>/``) without a quota: operators' CLI prefixes, never Cognito identity ids.
+    quota_exempt_owners: tuple[str, ...] = DEFAULT_QUOTA.exempt_owners
+    #: DetectLabels calls per second the account may make (its Rekognition TPS quota, or the share of it
+    #: this stack may use): the label function's reserved concurrency. 0 = no reservation.
+    rekognition_tps: int = 5
+    #: ImagesValidated per hour at or above which the volume alarm notifies the topic.
+    hourly_images_alarm: int = 200
+    #: Monthly AWS Budgets cost budget (USD) for the account; notifies at 80% actual and 100% forecast.
+    monthly_budget_usd: int = 20
 
     def __post_init__(self) -> None:
         if self.dev_origin is not None and not _ORIGIN.match(self.dev_origin):
@@ -47,6 +80,29 @@ class StackConfig:
             raise ValueError(
                 "uploadRetentionDays must be 0 (keep) or over 14 (FAILED images are replayable for 14 days)"
             )
+        for key, value, low in (
+            ("quotaPerIdentity", self.quota_per_identity, 0),
+            ("quotaGlobal", self.quota_global, 0),
+            ("rekognitionTps", self.rekognition_tps, 0),
+            ("hourlyImagesAlarm", self.hourly_images_alarm, 1),
+            ("monthlyBudgetUsd", self.monthly_budget_usd, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{key} must be a whole number >= {low}, not {value!r}")
+        for owner in self.quota_exempt_owners:
+            if not _OWNER.match(owner):
+                raise ValueError(
+                    f"quotaExemptOwners: {owner!r} is not an upload owner (letters, digits, '.', '_', '-'; "
+                    "no ':' - an owner with ':' is a Cognito identity id, i.e. a guest)"
+                )
+
+    @property
+    def quota(self) -> QuotaSpec:
+        return QuotaSpec(
+            per_owner_per_day=self.quota_per_identity,
+            global_per_day=self.quota_global,
+            exempt_owners=self.quota_exempt_owners,
+        )
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -55,10 +111,23 @@ class StackConfig:
             return value if value not in (None, "") else None
 
         retention = get("uploadRetentionDays")
+        exempt = _owners(get("quotaExemptOwners"))
         return cls(
             alert_email=get("alertEmail"),
             dev_origin=get("devOrigin"),
             upload_retention_days=cls.upload_retention_days if retention is None else int(retention),
+            quota_per_identity=_whole_number(
+                "quotaPerIdentity", get("quotaPerIdentity"), cls.quota_per_identity
+            ),
+            quota_global=_whole_number("quotaGlobal", get("quotaGlobal"), cls.quota_global),
+            quota_exempt_owners=cls.quota_exempt_owners if exempt is None else exempt,
+            rekognition_tps=_whole_number("rekognitionTps", get("rekognitionTps"), cls.rekognition_tps),
+            hourly_images_alarm=_whole_number(
+                "hourlyImagesAlarm", get("hourlyImagesAlarm"), cls.hourly_images_alarm
+            ),
+            monthly_budget_usd=_whole_number(
+                "monthlyBudgetUsd", get("monthlyBudgetUsd"), cls.monthly_budget_usd
+            ),
         )
 
 
@@ -94,11 +163,15 @@ class ImageLabelerStack(Stack):
             "Pipeline",
             uploads=self.ingest.bucket,
             table=self.storage.table,
+            usage=self.storage.usage,
+            quota=config.quota,
+            rekognition_tps=config.rekognition_tps,
             topic=self.notifications.topic,
             dead_letter_queue=self.ingest.dead_letter_queue,
             log_retention=config.log_retention,
         )
         self.ingest.start_on_upload(self.pipeline.state_machine)
+        self.ingest.clean_up_on_delete(self.pipeline.functions["cleanup"])
         self.identity = Identity(self, "Identity", uploads=self.ingest.bucket, table=self.storage.table)
         self.monitoring = Monitoring(
             self,
@@ -107,7 +180,12 @@ class ImageLabelerStack(Stack):
             functions=self.pipeline.functions,
             dead_letter_queue=self.ingest.dead_letter_queue,
             topic=self.notifications.topic,
+            hourly_images_alarm=config.hourly_images_alarm,
+            monthly_budget_usd=config.monthly_budget_usd,
+            alert_email=config.alert_email,
         )
+        # Budgets checks at creation that it may publish: the topic policy and key policy first.
+        self.monitoring.budget.node.add_dependency(self.notifications.topic, self.notifications.key)
 
         outputs = {
             "SiteUrl": self.web.url,

@@ -1,4 +1,5 @@
-"""The results table: one item per uploaded image, keyed by uploader so guests can read only their own."""
+"""The results table (one item per uploaded image, keyed by uploader so guests can read only their own)
+and the usage table (the quota counters, all of them expiring)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from labeler.blueprint import RESULTS_TABLE
+from labeler.blueprint import RESULTS_TABLE, USAGE_TABLE
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -30,6 +31,10 @@ class Storage(Construct):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             # Users' results outlive the stack: `cdk destroy` leaves the table (see README, tear down).
             removal_policy=RemovalPolicy.RETAIN,
+            # An update that would replace the table (a key change) fails instead of losing every result.
+            deletion_protection=True,
+            # Only the DELETED tombstones of deleted uploads carry it (see labeler.blueprint).
+            time_to_live_attribute=RESULTS_TABLE.expires_attribute,
         )
         self.table.add_local_secondary_index(
             index_name=RESULTS_TABLE.by_time_index,
@@ -41,4 +46,18 @@ class Storage(Construct):
             partition_key=_string(RESULTS_TABLE.failures_partition_key),
             sort_key=_string(RESULTS_TABLE.failures_sort_key),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # Quota counters: per (owner, UTC day), per UTC day, and per charged image version. They expire,
+        # so losing the table loses nothing that matters: it goes with the stack.
+        self.usage = dynamodb.Table(
+            self,
+            "Usage",
+            partition_key=_string(USAGE_TABLE.partition_key),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=USAGE_TABLE.expires_attribute,
+            removal_policy=RemovalPolicy.DESTROY,
         )

@@ -13,7 +13,7 @@ import pytest
 
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
-    FUNCTIONS,
+    PIPELINE_FUNCTIONS,
     STATE_MACHINE_FILE,
     definition_placeholders,
     render_definition,
@@ -32,7 +32,9 @@ def test_statelint_accepts_the_definition() -> None:
 
 
 def test_placeholders_are_exactly_the_functions_and_the_topic() -> None:
-    assert definition_placeholders() == {spec.placeholder for spec in FUNCTIONS} | {FAILURE_TOPIC_PLACEHOLDER}
+    assert definition_placeholders() == {spec.placeholder for spec in PIPELINE_FUNCTIONS} | {
+        FAILURE_TOPIC_PLACEHOLDER
+    }
 
 
 def test_render_refuses_missing_or_unknown_substitutions() -> None:

@@ -9,15 +9,19 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from labeler.blueprint import (
+    DEFAULT_QUOTA,
+    EMAIL_FILTER_POLICY,
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
     LAMBDA_RUNTIME,
+    PIPELINE_FUNCTIONS,
     RESULTS_TABLE,
     STATE_MACHINE_FILE,
     FunctionSpec,
     function_environment,
     render_definition,
     upload_event_pattern,
+    upload_input_transformer,
 )
 from labeler.imaging import MAX_IMAGE_BYTES
 
@@ -136,18 +140,19 @@ def template(synthesized: Synthesized) -> Template:
 def test_the_stack_holds_exactly_these_resources(template: Template) -> None:
     expected = {
         "AWS::S3::Bucket": 3,  # uploads, their access logs, the site
-        "AWS::Lambda::Function": 4,  # validate, label, store + CDK's BucketDeployment handler
+        "AWS::Lambda::Function": 5,  # validate, label, store, cleanup + CDK's BucketDeployment handler
         "AWS::Lambda::LayerVersion": 2,  # ours + the AWS CLI layer of BucketDeployment
         "AWS::StepFunctions::StateMachine": 1,
-        "AWS::Events::Rule": 2,
+        "AWS::Events::Rule": 3,  # uploads created, uploads deleted, executions stopped
         "AWS::SQS::Queue": 1,
-        "AWS::DynamoDB::Table": 1,
+        "AWS::DynamoDB::Table": 2,  # results, usage (quota counters)
         "AWS::SNS::Topic": 1,
         "AWS::KMS::Key": 1,
         "AWS::Cognito::IdentityPool": 1,
         "AWS::CloudFront::Distribution": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 8,
+        "AWS::CloudWatch::Alarm": 10,  # + cleanup throttles, hourly volume
+        "AWS::Budgets::Budget": 1,
         # No S3 notification custom resource, no log-retention Lambda.
         "Custom::S3BucketNotifications": 0,
         "Custom::LogRetention": 0,
@@ -265,7 +270,7 @@ def test_cors_allows_only_the_site_and_the_dev_origin(synthesized: Synthesized, 
         f"https://<{ids['distribution']}.DomainName>",
         CONTEXT["devOrigin"],
     ]
-    assert rule["AllowedMethods"] == ["PUT"]
+    assert rule["AllowedMethods"] == ["PUT", "DELETE"]  # upload, and delete one's own upload
     assert rule["ExposedHeaders"] == ["ETag", "x-amz-version-id"]
 
 
@@ -291,7 +296,10 @@ def test_upload_rule_starts_the_state_machine_with_its_own_role_retries_and_dlq(
     assert target["RoleArn"] == arn(ids["upload_rule_role"])
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 20}
     assert target["DeadLetterConfig"] == {"Arn": arn(ids["dlq"])}
-    assert "Input" not in target and "InputTransformer" not in target  # the validate λ parses the whole event
+    # Exactly the blueprint's fields: no source IP or requester in the execution input, logs or emails.
+    assert "Input" not in target
+    assert target["InputTransformer"] == upload_input_transformer()
+    assert not {"sourceIPAddress", "requester", "source-ip-address"} & set(json.dumps(target).split('"'))
     assert trusted_services(synthesized, ids["upload_rule_role"]) == ["events.amazonaws.com"]
     expect_statements(
         synthesized, ids["upload_rule_role"], allow(["states:StartExecution"], [ref(ids["state_machine"])])
@@ -310,7 +318,7 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_fed_only_by_the_stacks_rule
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert sorted(json.dumps(s["Condition"]) for s in allows) == sorted(
         json.dumps({"ArnEquals": {"aws:SourceArn": arn(ids[rule])}})
-        for rule in ("stopped_rule", "upload_rule")
+        for rule in ("stopped_rule", "upload_rule", "delete_rule")
     )
     assert all(
         s["Action"] == "sqs:SendMessage" and s["Principal"] == {"Service": "events.amazonaws.com"}
@@ -334,6 +342,8 @@ def test_function_settings_come_from_the_blueprint(
     assert properties["Timeout"] == spec.timeout_s
     assert properties["Environment"]["Variables"] == function_environment(
         ref(ids["table"]),  # type: ignore[arg-type]
+        ref(ids["usage"]),  # type: ignore[arg-type]
+        DEFAULT_QUOTA,
         **spec.environment,
     )
     assert properties["Layers"] == [ref(ids["layer"])]
@@ -385,6 +395,8 @@ def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str,
         _read_uploads(ids),
         list_uploads,
         allow(["dynamodb:PutItem"], [arn(ids["table"])]),  # progress records
+        # Quota counters: TransactWriteItems of conditional updates needs UpdateItem on the usage table.
+        allow(["dynamodb:UpdateItem"], [arn(ids["usage"])]),
     )
 
 
@@ -433,7 +445,7 @@ def test_state_machine_definition_is_the_asl_file_inline_with_its_substitutions(
     properties = synthesized.resources[ids["state_machine"]]["Properties"]
     assert properties["DefinitionString"] == STATE_MACHINE_FILE.read_text()
     assert properties["DefinitionSubstitutions"] == {
-        **{spec.placeholder: arn(function_id(synthesized, spec)) for spec in FUNCTIONS},
+        **{str(spec.placeholder): arn(function_id(synthesized, spec)) for spec in PIPELINE_FUNCTIONS},
         FAILURE_TOPIC_PLACEHOLDER: ref(ids["topic"]),
     }
 
@@ -466,7 +478,9 @@ def test_state_machine_role_is_exactly_invoke_publish_log_trace(
     expect_statements(
         synthesized,
         role,
-        allow(["lambda:InvokeFunction"], [arn(function_id(synthesized, spec)) for spec in FUNCTIONS]),
+        allow(
+            ["lambda:InvokeFunction"], [arn(function_id(synthesized, spec)) for spec in PIPELINE_FUNCTIONS]
+        ),
         allow(["sns:Publish"], [ref(ids["topic"])]),
         allow(["kms:Decrypt", "kms:GenerateDataKey*"], [arn(ids["key"])]),
         allow(log_delivery, ["*"]),
@@ -567,7 +581,7 @@ def test_topic_is_encrypted_tls_only_and_mails_the_configured_address(
     assert synthesized.resources[ids["topic"]]["Properties"]["KmsMasterKeyId"] == arn(ids["key"])
     assert synthesized.resources[ids["key"]]["Properties"]["EnableKeyRotation"] is True
     (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
-    deny, alarms = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny, alarms, budgets = policy["Properties"]["PolicyDocument"]["Statement"]
     assert deny == {
         "Action": "sns:Publish",
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
@@ -578,19 +592,32 @@ def test_topic_is_encrypted_tls_only_and_mails_the_configured_address(
     }
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
-    template.has_resource_properties(
-        "AWS::SNS::Subscription",
-        {"Protocol": "email", "Endpoint": CONTEXT["alertEmail"], "TopicArn": ref(ids["topic"])},
-    )
+    assert budgets["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert budgets["Action"] == "sns:Publish" and budgets["Resource"] == ref(ids["topic"])
+    assert budgets["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    (subscription,) = synthesized.of_type("AWS::SNS::Subscription").values()
+    assert subscription["Properties"] == {
+        "Protocol": "email",
+        "Endpoint": CONTEXT["alertEmail"],
+        "TopicArn": ref(ids["topic"]),
+        # REJECTED records reach the topic but not the operator's mailbox.
+        "FilterPolicy": EMAIL_FILTER_POLICY,
+        "FilterPolicyScope": "MessageAttributes",
+    }
 
 
-def test_only_the_accounts_alarms_may_use_the_key_as_a_service(
+def test_only_the_accounts_alarms_and_budgets_may_use_the_key_as_a_service(
     synthesized: Synthesized, ids: dict[str, str]
 ) -> None:
     statements = synthesized.resources[ids["key"]]["Properties"]["KeyPolicy"]["Statement"]
     services = [s for s in statements if "Service" in s["Principal"]]
-    assert [s["Principal"]["Service"] for s in services] == ["cloudwatch.amazonaws.com"]
-    assert services[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    assert [s["Principal"]["Service"] for s in services] == [
+        "cloudwatch.amazonaws.com",
+        "budgets.amazonaws.com",
+    ]
+    for service in services:
+        assert service["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+        assert service["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
 # --- identity --------------------------------------------------------------------------------------------
@@ -628,13 +655,24 @@ def test_guest_may_only_upload_under_and_read_its_own_identity(
     synthesized: Synthesized, ids: dict[str, str]
 ) -> None:
     identity = "${cognito-identity.amazonaws.com:sub}"
+    own = [{"Fn::Join": ["", [arn(ids["uploads"]), f"/uploads/{identity}/*"]]}]
     expect_statements(
         synthesized,
         ids["guest_role"],
         allow(
             ["s3:PutObject"],
-            [{"Fn::Join": ["", [arn(ids["uploads"]), f"/uploads/{identity}/*"]]}],
+            own,
+            # STANDARD only (no archive classes), no SSE-C, and no SSE header other than SSE-S3.
+            Condition={
+                "StringEqualsIfExists": {
+                    "s3:x-amz-storage-class": "STANDARD",
+                    "s3:x-amz-server-side-encryption": "AES256",
+                },
+                "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"},
+            },
         ),
+        # DeleteObject (a delete marker) under its own prefix only; never DeleteObjectVersion.
+        allow(["s3:DeleteObject"], own),
         allow(
             ["dynamodb:GetItem", "dynamodb:Query"],
             [
@@ -752,6 +790,7 @@ def test_alarms_publish_to_the_topic(synthesized: Synthesized, ids: dict[str, st
     metrics = {alarm["Properties"].get("MetricName") for alarm in alarms}
     assert metrics == {
         "ImagesFailed",
+        "ImagesValidated",
         "ExecutionsTimedOut",
         "Throttles",
         "ApproximateNumberOfMessagesVisible",

@@ -3,12 +3,16 @@ from __future__ import annotations
 import pytest
 
 from labeler.events import (
+    ObjectDeletedEvent,
     UploadEvent,
     build_object_created_event,
+    build_object_deleted_event,
     decode_event_key,
     encode_event_key,
+    execution_input,
     normalize_sequencer,
 )
+from labeler.models import DeletionType
 
 # As published in the S3 user guide ("EventBridge event message structure"), key URL-encoded.
 AWS_EXAMPLE = {
@@ -98,3 +102,38 @@ def test_sequencers_of_different_lengths_order_as_s3_documents() -> None:
 def test_other_detail_types_are_refused() -> None:
     with pytest.raises(ValueError, match="Object Created"):
         UploadEvent.model_validate({**AWS_EXAMPLE, "detail-type": "Object Deleted"})
+
+
+def test_the_execution_input_keeps_only_what_the_pipeline_needs() -> None:
+    slim = execution_input(AWS_EXAMPLE)
+    assert slim == {
+        "time": "2021-11-12T00:00:00Z",
+        "object": {
+            "bucket": "amzn-s3-demo-bucket1",
+            "key": "uploads/us-east-1%3Aabc/red+flower+%2B+%25+caf%C3%A9.jpg",
+            "version_id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+            "etag": "b1946ac92492d2347c6235b4d2611184",
+            "size": 5,
+            "sequencer": "617f08299329d189",
+            "request_id": "N4N7GDK58NMKJ12R",
+        },
+    }
+    assert execution_input(slim) is slim
+    assert (
+        UploadEvent.model_validate(slim).object_ref() == UploadEvent.model_validate(AWS_EXAMPLE).object_ref()
+    )
+
+
+@pytest.mark.parametrize("deletion_type", list(DeletionType))
+def test_a_deleted_event_names_the_version_and_the_kind_of_deletion(deletion_type: DeletionType) -> None:
+    event = build_object_deleted_event(
+        bucket="b", key="uploads/o/a b.jpg", sequencer="0B", deletion_type=deletion_type, version_id="m1"
+    )
+    deletion = ObjectDeletedEvent.model_validate(event).deletion()
+    assert (deletion.key, deletion.owner, deletion.version_id, deletion.deletion_type) == (
+        "uploads/o/a b.jpg",
+        "o",
+        "m1",
+        deletion_type,
+    )
+    assert deletion.sequencer == "0B".ljust(40, "0")

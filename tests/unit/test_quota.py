@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import pytest
+
+from labeler.aws.usage import Limit
+from labeler.errors import ImageRejected, RejectionCode
+from labeler.quota import DailyQuota
+
+NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+RESET = "2026-12-03 00:00 UTC."
+
+
+@dataclass
+class Ledger:
+    refuse: Limit | None = None
+    charges: list[tuple[str, date, int, int]] = field(default_factory=list)
+
+    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
+        self.charges.append((owner, day, owner_limit, global_limit))
+        return self.refuse
+
+
+def test_a_charge_counts_the_owner_on_the_utc_day_with_both_limits() -> None:
+    ledger = Ledger()
+    DailyQuota(ledger, per_owner=10, overall=500).charge("alice", datetime(2026, 12, 2, 23, 30, tzinfo=UTC))
+    assert ledger.charges == [("alice", date(2026, 12, 2), 10, 500)]
+
+
+@pytest.mark.parametrize(
+    ("refused", "expected"),
+    [
+        (
+            Limit.OWNER,
+            "This uploader's daily quota of 10 images is used up; it resets at 2026-12-03 00:00 UTC.",
+        ),
+        (Limit.GLOBAL, "The site's daily quota of 500 images is used up; it resets at 2026-12-03 00:00 UTC."),
+    ],
+)
+def test_a_refused_charge_rejects_with_the_limit_and_when_it_resets(refused: Limit, expected: str) -> None:
+    with pytest.raises(ImageRejected) as rejection:
+        DailyQuota(Ledger(refuse=refused), per_owner=10, overall=500).charge("alice", NOON)
+    assert (rejection.value.code, rejection.value.reason) == (RejectionCode.QUOTA_EXCEEDED, expected)
+
+
+def test_exempt_owners_and_no_limits_are_never_charged() -> None:
+    ledger = Ledger(refuse=Limit.OWNER)
+    DailyQuota(ledger, per_owner=1, overall=1, exempt_owners=frozenset({"cli"})).charge("cli", NOON)
+    DailyQuota(ledger, per_owner=0, overall=0).charge("alice", NOON)
+    assert ledger.charges == []
+    counted = Ledger()
+    DailyQuota(counted, per_owner=0, overall=3).charge("alice", NOON)  # one limit is enough to charge
+    assert len(counted.charges) == 1
