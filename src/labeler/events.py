@@ -158,7 +158,18 @@ def execution_input(event: dict[str, Any]) -> dict[str, Any]:
 
 #: The top-level fields of an EventBridge event; anything else next to them is state added later.
 _EVENT_ENVELOPE = frozenset(
-    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail", "replay-name"}
+    {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+        "replay-name",
+    }
 )
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import pytest
@@ -195,7 +196,7 @@ def test_rejected_images_reach_the_topic_but_not_the_email_filter(
         _finished(delivery, [record])
     assert [message["body"]["key"] for message in messages] == [key]
     sns = delivery.client("sns")
-    failed = {"status": {"DataType": "String", "StringValue": "FAILED"}}
+    failed: Any = {"status": {"DataType": "String", "StringValue": "FAILED"}}
     sns.publish(TopicArn=stack.failure_topic_arn, Message=f"failed {key}", MessageAttributes=failed)
     sns.publish(TopicArn=stack.failure_topic_arn, Message=f"alarm {key}")  # no attributes, as an alarm
     emailed = [
@@ -208,7 +209,7 @@ def test_rejected_images_reach_the_topic_but_not_the_email_filter(
 
 
 def _versions(session: boto3.Session, bucket: str, key: str) -> list[str]:
-    listing = session.client("s3").list_object_versions(Bucket=bucket, Prefix=key)
+    listing: Any = session.client("s3").list_object_versions(Bucket=bucket, Prefix=key)
     return [v["VersionId"] for kind in ("Versions", "DeleteMarkers") for v in listing.get(kind, [])]
 
 

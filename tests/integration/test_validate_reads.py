@@ -29,7 +29,7 @@ class _NoLedger:
 
 
 #: Limits of 0: nothing is charged.
-NO_QUOTA = DailyQuota(_NoLedger(), per_owner=0, overall=0)  # type: ignore[arg-type]
+NO_QUOTA = DailyQuota(_NoLedger(), per_owner=0, overall=0)
 
 
 def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
@@ -80,7 +80,10 @@ def test_large_metadata_needs_only_small_extra_reads(
     source = _source(local_aws, event)
 
     # one small read per metadata segment that ends past the first 64 KiB (two here)
-    assert (validate_object(source, progress, NO_QUOTA).width, source.bytes_read) == (320, HEADER_BYTES + 2 * 512)
+    assert (validate_object(source, progress, NO_QUOTA).width, source.bytes_read) == (
+        320,
+        HEADER_BYTES + 2 * 512,
+    )
 
 
 def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(

@@ -25,7 +25,8 @@ from labeler.models import ImageStatus, ResultRecord
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_THROTTLED = {
+#: DynamoDB's answers that mean "slow down" or "try again": retried as StorageThrottled.
+DYNAMODB_THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
@@ -139,7 +140,7 @@ class ResultsRepository:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
                 return Write.REFUSED
-            if code in _THROTTLED:
+            if code in DYNAMODB_THROTTLED:
                 raise StorageThrottled(f"DynamoDB answered {code}") from error
             raise
         previous = response.get("Attributes", {}).get("Sequencer", {}).get("S")

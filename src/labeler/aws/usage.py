@@ -17,19 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from labeler.aws.results import DYNAMODB_THROTTLED
 from labeler.blueprint import USAGE_TABLE
 from labeler.errors import StorageThrottled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
 #: Concurrent charges of the same counter cancel each other (TransactionConflict); retried this often.
 _CONFLICT_RETRIES = 5
 
@@ -83,7 +77,7 @@ class UsageTable:
                 code = error.response.get("Error", {}).get("Code", "")
                 cancelled = error.response.get("CancellationReasons", [])
                 reasons = [reason.get("Code") for reason in cancelled]
-                if code in _THROTTLED or "ThrottlingError" in reasons:
+                if code in DYNAMODB_THROTTLED or "ThrottlingError" in reasons:
                     raise StorageThrottled(f"DynamoDB answered {code} to a quota charge") from error
                 if code != "TransactionCanceledException":
                     raise

@@ -235,7 +235,7 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> dict[str, An
         input_template=transformer["InputTemplate"],
         input_paths_map=transformer.get("InputPathsMap", {}),
         # moto's parser needs the time EventBridge received the event (its put_events adds it).
-        event={"ingestion-time": event.get("time"), **event},  # type: ignore[arg-type]
+        event={"ingestion-time": event.get("time"), **event},  # type: ignore[typeddict-item]
     )
 
 
