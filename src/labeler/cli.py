@@ -378,7 +378,9 @@ def status(
 ) -> None:
     """Show an image's record: its status, labels or why it failed, and the execution behind it.
 
-    Exit status: 0 when every key is LABELED, 2 when some is not (or has no record yet).
+    A deleted image shows its DELETED tombstone (kept until the table's TTL removes it).
+
+    Exit status: 0 when every key is LABELED, 2 when some is not (or has no record yet, or was deleted).
     """
     from labeler.ops import render
     from labeler.ops.records import Records
@@ -405,7 +407,9 @@ def list_records(
     record_status: Annotated[
         str | None,
         typer.Option(
-            "--status", metavar="STATUS", help="LABELED, REJECTED, FAILED, or any status the pipeline writes."
+            "--status",
+            metavar="STATUS",
+            help="LABELED, REJECTED, FAILED, DELETED (hidden otherwise), or any status the pipeline writes.",
         ),
     ] = None,
     owner: OwnerFilter = None,
@@ -422,7 +426,8 @@ def list_records(
     """List image records, newest first.
 
     `--status FAILED` or `REJECTED` reads the failures index (quick on any table), `--owner` reads one
-    owner's images, anything else scans the table.
+    owner's images, anything else scans the table. Deleted images (DELETED tombstones) are shown only
+    with `--status DELETED`.
 
     Examples:
 
@@ -612,6 +617,77 @@ def replay(
     else:
         console.print(render.replay_items(done, title="Replay"))
         console.print(render.replay_summary(summary))
+    if not summary.ok:
+        raise typer.Exit(EXIT_NOT_LABELED)
+
+
+@app.command()
+def delete(
+    keys: Annotated[
+        list[str] | None, typer.Argument(metavar="KEY", help="Object keys: uploads/OWNER/NAME.")
+    ] = None,
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Keys from stdin: one a line, or `labeler list --json`.")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Follow each record until the cleanup removed it or marked it DELETED."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="With --wait: give up after this many seconds.")
+    ] = 300,
+    as_json: JsonOption = False,
+    stack: StackOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    data_dir: DataDirOption = Path(".labeler"),
+) -> None:
+    """Delete uploads: their objects now, their versions, records and labels through the cleanup.
+
+    Each key must be `uploads/<owner>/<name>` and exist in the upload bucket; any other key is
+    reported and nothing is touched for it. The delete leaves a delete marker; S3's "Object Deleted"
+    event starts the cleanup, which removes every version of the key and leaves a DELETED record
+    (hidden from `labeler list` unless `--status DELETED`) that the table's TTL removes later.
+
+    Exit status: 0 when every key was deleted (with `--wait`: and cleaned up), 2 when some was not.
+
+    Examples:
+
+    * `labeler delete uploads/alice/cat.jpg --wait`
+    * `labeler list --owner mallory --json | labeler delete --stdin`
+    """
+    from labeler.ops import render
+    from labeler.ops.delete import Deleter, summarize
+    from labeler.ops.replay import parse_items
+
+    items = [*(keys or []), *(parse_items(sys.stdin.read()) if from_stdin else [])]
+    if not items:
+        _fail("no keys: give KEY arguments or --stdin")
+    target = _target(stack, profile, region, endpoint_url, data_dir)
+    deleter = Deleter(target)
+    with _progress() as progress:
+        task = progress.add_task("deleting", total=len(set(items)))
+        done = deleter.delete(items, on_item=lambda _: progress.advance(task))
+    if wait and any(item.deleted for item in done):
+        with _progress() as progress:
+            task = progress.add_task("waiting for the cleanup", total=None)
+            done = deleter.wait(
+                done,
+                timeout,
+                _poll_interval(target),
+                on_progress=lambda cleaned, total: progress.update(task, completed=cleaned, total=total),
+            )
+    summary = summarize(done, waited=wait)
+    if as_json:
+        _print_json(
+            {
+                "summary": summary.model_dump(mode="json"),
+                "items": [item.model_dump(mode="json") for item in done],
+            }
+        )
+    else:
+        console.print(render.deletions(done, summary))
     if not summary.ok:
         raise typer.Exit(EXIT_NOT_LABELED)
 

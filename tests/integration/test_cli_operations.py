@@ -268,3 +268,69 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
     assert labeled is not None and labeled.status == "LABELED"
     assert labeled.version_id == new_version
     assert labeled.execution_id == replayed["items"][0]["execution_arn"]
+
+
+def test_delete_removes_the_object_and_reports_bad_keys_touching_nothing_else(
+    labeler: Labeler,
+    session: boto3.Session,
+    stack: StackOutputs,
+    tmp_path: Path,
+    owner: str,
+    records: Records,
+) -> None:
+    uploaded = output(
+        labeler("upload", str(photos(tmp_path / "in", 2)), "--owner", owner, "--wait", "--json")
+    )
+    doomed, kept = (item["key"] for item in uploaded)
+    s3, bucket = session.client("s3"), stack.upload_bucket
+    missing, outside = f"uploads/{owner}/never-uploaded.jpg", "elsewhere/not-an-upload.jpg"
+    s3.put_object(Bucket=bucket, Key=outside, Body=b"x")  # exists, but is no upload: must survive
+    before = {key: s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"] for key in (kept, outside)}
+
+    result = labeler("delete", doomed, missing, outside, "--json")
+
+    assert result.exit_code == 2, result.stderr
+    items = {item["key"]: item for item in output(result)["items"]}
+    assert items[doomed]["deleted"] and items[doomed]["delete_marker"]
+    assert items[doomed]["original_name"] == "photo 00.jpg"
+    assert not items[missing]["deleted"] and "no such object" in items[missing]["error"]
+    assert not items[outside]["deleted"] and "not an upload key" in items[outside]["error"]
+    assert output(result)["summary"] == {"deleted": 1, "errors": 2, "cleaned_up": None, "pending": None}
+    # The object is gone: S3 left a delete marker (unless the cleanup already removed every version).
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key=doomed)
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=doomed)
+    markers = [marker["VersionId"] for marker in listing.get("DeleteMarkers", [])]
+    assert items[doomed]["delete_marker"] in markers or not listing.get("Versions")
+    # Nothing else was touched.
+    after = {key: s3.list_object_versions(Bucket=bucket, Prefix=key) for key in (kept, outside, missing)}
+    assert {key: after[key]["Versions"] for key in before} == before
+    assert not any(listing.get("DeleteMarkers") for listing in after.values())
+    kept_record = records.get(kept)
+    assert kept_record is not None and kept_record.status == "LABELED"
+
+    text = labeler("delete", doomed)  # deleted already: its current version is a delete marker
+    assert text.exit_code == 2 and "no such object" in text.stdout
+
+
+def test_delete_wait_follows_the_cleanup_and_list_hides_the_tombstone(
+    labeler: Labeler, tmp_path: Path, owner: str, records: Records
+) -> None:
+    uploaded = output(
+        labeler("upload", str(photos(tmp_path / "in", 1)), "--owner", owner, "--wait", "--json")
+    )
+    key = uploaded[0]["key"]
+
+    result = labeler("delete", key, "--wait", "--timeout", "60", "--json")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    item = output(result)["items"][0]
+    assert item["cleaned_up"] is True and item["status_after"] in (None, "DELETED")
+    record = records.get(key)
+    assert record is None or record.status == "DELETED"
+    assert output(labeler("list", "--owner", owner, "--json")) == []
+    if record is not None:
+        tombstones = output(labeler("list", "--owner", owner, "--status", "DELETED", "--json"))
+        assert [tombstone["key"] for tombstone in tombstones] == [key]
+        shown = labeler("status", key)
+        assert shown.exit_code == 2 and "was deleted" in shown.stdout

@@ -18,7 +18,7 @@ from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner, Result
 
 from labeler.cli import app
-from labeler.events import build_object_created_event
+from labeler.events import build_object_created_event, execution_input
 from labeler.ops import target as target_module
 from labeler.ops.replay import Replay, ReplayItem
 
@@ -339,7 +339,13 @@ def test_a_failure_that_ended_in_the_fail_state_gets_a_new_execution_with_the_or
     aws.stub("stepfunctions").add_response(
         "start_execution",
         {"executionArn": replay_arn(FAILED_RUN), "startDate": START},
-        {"stateMachineArn": STATE_MACHINE, "name": replay_name(FAILED_RUN), "input": json.dumps(EVENT)},
+        # The failed run's input is the whole S3 event (recorded before the rule slimmed inputs): the
+        # replay gets the slim input, without the source IP and the requester.
+        {
+            "stateMachineArn": STATE_MACHINE,
+            "name": replay_name(FAILED_RUN),
+            "input": json.dumps(execution_input(EVENT)),
+        },
     )
 
     result = labeler("replay", "--key", KEY, "--json")

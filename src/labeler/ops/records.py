@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 TERMINAL_STATUSES = frozenset({"LABELED", "REJECTED", "FAILED"})
 #: Statuses listed by the sparse ``FailuresByTime`` index.
 FAILURE_STATUSES = frozenset({"REJECTED", "FAILED"})
+#: The tombstone of a deleted upload: ``labeler list`` shows it only when asked for by status.
+DELETED = "DELETED"
 
 
 class RecordView(BaseModel):
@@ -58,10 +60,16 @@ class RecordView(BaseModel):
     reason: str | None = None
     error: str | None = None
     failed_state: str | None = None
+    #: Epoch seconds after which DynamoDB's TTL removes the item (DELETED tombstones only).
+    expires_at: int | None = None
 
     @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == DELETED
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecordView:
@@ -144,6 +152,7 @@ class Records:
         REJECTED / FAILED read the ``FailuresByTime`` index, an owner the ``OwnerByTime`` index: both
         newest first, so reading stops at the limit. Anything else scans the whole table and sorts it
         (fine locally and for small tables; on a large one prefer --status FAILED/REJECTED or --owner).
+        DELETED tombstones are left out unless ``query.status`` is DELETED.
         """
         records: Iterable[RecordView]
         if query.status in FAILURE_STATUSES:
@@ -159,6 +168,8 @@ class Records:
             records = self._newest_first(RESULTS_TABLE.by_time_index, e, key + e.time_range(query), status)
         else:
             records = sorted(self._scan(query), key=lambda record: record.timestamp, reverse=True)
+        if query.status != DELETED:
+            records = (record for record in records if not record.deleted)
         return list(islice(records, query.limit))
 
     def _newest_first(

@@ -14,6 +14,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from labeler.models import Label
+from labeler.ops.delete import DeleteItem, DeleteSummary
 from labeler.ops.executions import ExecutionDetail, ExecutionSummary, StateRun
 from labeler.ops.records import RecordView
 from labeler.ops.replay import Action, ReplayItem, Summary
@@ -31,6 +32,7 @@ _STYLES = {
     "PROCESSING": "cyan",
     "RUNNING": "cyan",
     "PENDING_REDRIVE": "cyan",
+    "DELETED": "magenta",
 }
 
 
@@ -66,6 +68,8 @@ def labels(found: Sequence[Label], most: int = 3) -> str:
 
 def outcome(record: RecordView) -> str:
     """Labels of a LABELED record, the code and reason of a failure, the stage of one in progress."""
+    if record.deleted:
+        return "deleted by its uploader or an operator"
     if record.labels:
         return labels(record.labels)
     if record.error_code or record.reason:
@@ -121,10 +125,13 @@ def record(found: RecordView, console_url: str | None) -> RenderableType:
         ("reason", found.reason),
         ("failed in", found.failed_state),
         ("model", found.label_model_version),
+        ("forgotten", moment(datetime.fromtimestamp(found.expires_at, UTC)) if found.expires_at else None),
         ("execution", found.execution_id),
         ("console", console_url),
     ]
     parts: list[RenderableType] = [_fields(rows)]
+    if found.deleted:
+        parts.insert(0, Text("This image was deleted: its object and labels are gone.", style="magenta"))
     if found.labels:
         table = _table("Label", "Confidence", "Parents")
         for label in found.labels:
@@ -272,3 +279,38 @@ def replay_summary(summary: Summary) -> Table:
         style = "red" if name in ("still failing", "errors") and value not in ("0", unknown) else None
         table.add_row(name, Text(value, style=style or ""))
     return table
+
+
+def _delete_result(item: DeleteItem) -> Text:
+    """A word: deleted (cleanup follows), DELETED / removed (cleaned up), pending, or error."""
+    if item.error:
+        return Text("error", style="red")
+    if item.cleaned_up:
+        return Text("DELETED" if item.status_after else "removed", style="green")
+    if item.cleaned_up is False:
+        return Text("pending", style="yellow")
+    return Text("deleted", style="green")
+
+
+def deletions(items: Sequence[DeleteItem], summary: DeleteSummary) -> RenderableType:
+    """One line per key, also at 80 columns (a long key is shortened; ``--json`` has it whole), then
+    each error in full under the table."""
+    parts = [f"{summary.deleted} deleted", f"{summary.errors} not deleted"]
+    if summary.cleaned_up is not None:
+        parts.insert(1, f"{summary.cleaned_up} cleaned up, {summary.pending} pending")
+    table = Table(
+        Column("Result", no_wrap=True, min_width=7),
+        Column("File", no_wrap=True, overflow="ellipsis", min_width=12, max_width=24),
+        Column("Key", no_wrap=True, overflow="ellipsis", ratio=1),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title="Delete: " + ", ".join(parts),
+        title_justify="left",
+        title_style="bold",
+    )
+    for item in items:
+        table.add_row(_delete_result(item), item.original_name or NONE, item.key)
+    failures = [
+        Text.assemble(("error: ", "bold red"), item.key, ": ", item.error) for item in items if item.error
+    ]
+    return Group(table, *failures) if failures else table

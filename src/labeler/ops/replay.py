@@ -14,10 +14,12 @@ For each selected item (a record from the table, a key, or an execution ARN):
    uncaught error): the redrive resumes at that task. Our ASL catches every task error and ends in the
    ``Failed`` Fail state, which has nothing to resume; those (and everything on moto, which has no
    redrive) get a new execution with the original input under the derived name.
-4. The original input is the attempt's input. When the execution is gone (``labeler local`` keeps no
-   executions across restarts; AWS keeps them 90 days), the S3 event is rebuilt from the record and a
-   HeadObject of the key: the recorded version if it still exists, else the current version when its
-   ETag is the recorded one (a restarted local stack re-uploads its objects under new version ids).
+4. The original input is the attempt's input, slimmed to what the upload rule passes (an input recorded
+   before the rule slimmed it is slimmed the same way: no source IP, no requester). When the execution
+   is gone (``labeler local`` keeps no executions across restarts; AWS keeps them 90 days), the S3
+   event is rebuilt from the record and a HeadObject of the key, and slimmed: the recorded version if
+   it still exists, else the current version when its ETag is the recorded one (a restarted local
+   stack re-uploads its objects under new version ids).
 
 A REJECTED outcome is final for its object version (the store step never overwrites it with the same
 sequencer), so a REJECTED replay carries the record's sequencer plus one digit: it orders after the
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from labeler.events import build_object_created_event
+from labeler.events import build_object_created_event, execution_input
 from labeler.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, finished, object_of
 from labeler.ops.records import RecordQuery, Records, RecordView
 from labeler.ops.statuses import Replayable
@@ -149,6 +151,17 @@ def parse_items(text: str) -> list[str]:
         entries = json.loads(text)
         return [entry["key"] if isinstance(entry, dict) else str(entry) for entry in entries]
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def replay_input(event_json: str, record: RecordView | None) -> str:
+    """The slim execution input (an old input with the whole S3 event is slimmed, like the rule does).
+
+    A REJECTED record's replay carries its sequencer plus one digit (see the module docstring).
+    """
+    event = execution_input(json.loads(event_json))
+    if record is not None and record.status == "REJECTED":
+        event["object"]["sequencer"] = record.sequencer + "1"
+    return json.dumps(event)
 
 
 class Pacer:
@@ -298,11 +311,7 @@ class Replay:
         return f"s3://{bucket}/{key}"
 
     def _replay_input(self, event_json: str, record: RecordView | None) -> str:
-        if record is None or record.status != "REJECTED":
-            return event_json
-        event = json.loads(event_json)
-        event["detail"]["object"]["sequencer"] = record.sequencer + "1"
-        return json.dumps(event)
+        return replay_input(event_json, record)
 
     def _restart_rebuilt(self, key: str, record: RecordView | None, previous: str) -> ReplayItem:
         """The execution is gone: rebuild its S3 event from the record and the object as it is now."""
