@@ -18,6 +18,7 @@ from rich.text import Text
 from typer import _click
 from typer.core import TyperGroup
 
+from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
 from labeler.ops.statuses import ExecutionStatus, Replayable
 
 if TYPE_CHECKING:
@@ -113,6 +114,16 @@ def local(
             help="Rehearse an outage: the first N label calls fail (retried, then FAILED), then it heals.",
         ),
     ] = 0,
+    quota_per_owner: Annotated[
+        int, typer.Option(min=0, help="Images one owner may have labeled per UTC day (0: no limit).")
+    ] = DEFAULT_QUOTA.per_owner_per_day,
+    quota_global: Annotated[
+        int, typer.Option(min=0, help="Images everyone may have labeled per UTC day (0: no limit).")
+    ] = DEFAULT_QUOTA.global_per_day,
+    quota_exempt: Annotated[
+        list[str] | None,
+        typer.Option(metavar="OWNER", help="An owner no quota applies to (repeatable) [default: cli]."),
+    ] = None,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the web page in a browser.")
     ] = True,
@@ -146,6 +157,11 @@ def local(
         max_labels=max_labels,
         persist=not ephemeral,
         fail_first_label_calls=fail_first_label_calls,
+        quota=QuotaSpec(
+            per_owner_per_day=quota_per_owner,
+            global_per_day=quota_global,
+            exempt_owners=tuple(quota_exempt) if quota_exempt else DEFAULT_QUOTA.exempt_owners,
+        ),
     )
     stack = LocalStack(options, on_notification=_print_notification)
     with console.status("starting the local stack…"):
