@@ -4,7 +4,9 @@ their mapping to domain models."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote_plus, unquote_plus
@@ -139,6 +141,22 @@ def _json_path(document: Any, path: str) -> Any:
     return value
 
 
+#: The input paths :func:`transform_input` resolves: ``$.a.b-c``, names joined by dots.
+DOTTED_PATH = re.compile(r"^\$(\.[A-Za-z0-9_-]+)+$")
+
+
+def transform_input(paths: Mapping[str, str], template: str, event: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge InputTransformer whose paths are all dotted (:data:`DOTTED_PATH`), applied to
+    ``event``: each ``<name>`` in the template is replaced by the value at its path."""
+    text = template
+    for name, path in paths.items():
+        value = _json_path(event, path)
+        filled = "" if value is None else json.dumps(value) if isinstance(value, dict | list) else str(value)
+        text = text.replace(f"<{name}>", filled)
+    transformed: dict[str, Any] = json.loads(text)
+    return transformed
+
+
 def execution_input(event: dict[str, Any]) -> dict[str, Any]:
     """What the upload rule's InputTransformer makes of an "Object Created" event (the execution input).
 
@@ -148,12 +166,7 @@ def execution_input(event: dict[str, Any]) -> dict[str, Any]:
     """
     if "detail" not in event:
         return event
-    text = UPLOAD_INPUT_TEMPLATE
-    for name, path in UPLOAD_INPUT_PATHS.items():
-        value = _json_path(event, path)
-        text = text.replace(f"<{name}>", "" if value is None else str(value))
-    slim: dict[str, Any] = json.loads(text)
-    return slim
+    return transform_input(UPLOAD_INPUT_PATHS, UPLOAD_INPUT_TEMPLATE, event)
 
 
 #: The top-level fields of an EventBridge event; anything else next to them is state added later.

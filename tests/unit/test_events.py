@@ -137,3 +137,10 @@ def test_a_deleted_event_names_the_version_and_the_kind_of_deletion(deletion_typ
         deletion_type,
     )
     assert deletion.sequencer == "0B".ljust(40, "0")
+
+
+def test_an_empty_object_keeps_its_size_of_zero_in_the_execution_input() -> None:
+    event = build_object_created_event(bucket="b", key="uploads/o/e.jpg", size=0, etag="e", sequencer="1")
+    slim = execution_input(event)
+    assert (slim["object"]["size"], slim["object"]["version_id"]) == (0, "")
+    assert UploadEvent.model_validate(slim).object_ref().version_id is None

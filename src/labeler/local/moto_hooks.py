@@ -130,7 +130,12 @@ from moto.stepfunctions.parser.utils import TMP_THREADS
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
-from labeler.events import build_object_created_event, build_object_deleted_event
+from labeler.events import (
+    DOTTED_PATH,
+    build_object_created_event,
+    build_object_deleted_event,
+    transform_input,
+)
 from labeler.local import aws_channel
 from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 from labeler.models import DeletionType
@@ -227,13 +232,20 @@ def _invoke_async(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> 
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """The target's InputTransformer applied to the event, or the whole event when it has none."""
+    """The target's InputTransformer applied to the event, or the whole event when it has none.
+
+    moto's parser compiles each input path with a fresh JSONPath parser (2.4 ms for the upload
+    rule's eight paths); dotted paths, all this stack uses, are resolved directly.
+    """
     transformer = target.get("InputTransformer")
     if not transformer:
         return event
+    paths = transformer.get("InputPathsMap", {})
+    if all(DOTTED_PATH.match(path) for path in paths.values()):
+        return transform_input(paths, transformer["InputTemplate"], event)
     return EventTemplateParser.parse(
         input_template=transformer["InputTemplate"],
-        input_paths_map=transformer.get("InputPathsMap", {}),
+        input_paths_map=paths,
         # moto's parser needs the time EventBridge received the event (its put_events adds it).
         event={"ingestion-time": event.get("time"), **event},  # type: ignore[typeddict-item]
     )
