@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from labeler.blueprint import FUNCTIONS
 from labeler.local.process import child_pids
 from labeler.samples import photo_like
 from tests.e2e.local_process import Running
@@ -43,7 +44,7 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
         first = _record(running, key)
         assert first["Status"]["S"] == "LABELED"
         cpu = running.cpu_seconds()  # what make bench reports per image, by process
-        sandboxes = {f"functions.{name}.handler" for name in ("validate", "label", "store")}
+        sandboxes = {f"functions.{spec.name}.handler" for spec in FUNCTIONS}
         assert set(cpu) == {"stack", *sandboxes}
         assert all(seconds > 0 for seconds in cpu.values())  # importing alone costs each process CPU
         assert first["LabelBackend"]["S"] == "onnx"
@@ -96,7 +97,7 @@ def test_a_killed_starter_leaves_no_stack_or_sandbox_behind(data_dir: Path) -> N
         assert starter.stdout is not None
         stack = int(starter.stdout.readline())
         sandboxes = child_pids(stack)
-        assert len(sandboxes) == 3  # validate, label, store
+        assert len(sandboxes) == len(FUNCTIONS)  # validate, label, store, cleanup
     finally:
         starter.kill()
         starter.wait()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
 
+from labeler.local import runner
 from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus
 from tests.conftest import wait_for_final_record
+from tests.integration.pipeline_helpers import failure_messages
 
 pytestmark = pytest.mark.integration
 
@@ -46,23 +47,14 @@ def test_a_renamed_text_file_is_rejected_and_notified(
         Bucket=stack.upload_bucket, Key=key, Body=b"%PDF-1.7 definitely a document"
     )
 
-    record = wait_for_final_record(delivered, stack, owner, key)
+    with failure_messages(delivered, stack.failure_topic_arn) as published:
+        record = wait_for_final_record(delivered, stack, owner, key)
+        runner.wait_for_execution(delivered.client("stepfunctions"), record.execution_id)
 
     assert (record.status, record.error_code) == (ImageStatus.REJECTED, "UNSUPPORTED_FORMAT")
     assert "PDF" in (record.reason or "")
-    sqs = delivered.client("sqs")
-    deadline, notified = time.monotonic() + 10, list[dict[str, str]]()
-    while not notified and time.monotonic() < deadline:
-        for message in sqs.receive_message(
-            QueueUrl=stack.notifications_queue_url, MaxNumberOfMessages=10
-        ).get("Messages", []):
-            body = json.loads(json.loads(message["Body"])["Message"])
-            if body["owner"] == owner:
-                notified.append(body)
-                sqs.delete_message(
-                    QueueUrl=stack.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-    assert [body["code"] for body in notified] == ["UNSUPPORTED_FORMAT"]
+    assert [message["body"]["code"] for message in published] == ["UNSUPPORTED_FORMAT"]
+    assert [message["attributes"]["status"]["Value"] for message in published] == ["REJECTED"]
 
 
 def test_executions_started_by_eventbridge_have_names_and_history(
@@ -78,10 +70,9 @@ def test_executions_started_by_eventbridge_have_names_and_history(
     execution = sfn.describe_execution(executionArn=record.execution_id)
     assert not execution["executionArn"].endswith(":None")
     assert execution["status"] == "SUCCEEDED"
-    event = json.loads(execution["input"])
-    assert event["detail-type"] == "Object Created"
-    assert event["detail"]["object"]["key"] == key.replace(":", "%3A")
-    assert len(event["detail"]["object"]["sequencer"]) == 18
+    upload = json.loads(execution["input"])["object"]
+    assert upload["key"] == key.replace(":", "%3A")
+    assert len(upload["sequencer"]) == 18
     history = sfn.get_execution_history(executionArn=record.execution_id)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert entered == ["Validate", "IsDuplicate", "Label", "Store"]

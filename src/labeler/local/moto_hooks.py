@@ -94,7 +94,7 @@ import types
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import jsonpath_ng
 import jsonpath_ng.ext
@@ -354,31 +354,34 @@ def install_eventbridge_delivery(sequencer: Callable[[], str]) -> None:
 
 
 _DELETE_OBJECT = S3Backend.delete_object
-#: One lock around moto's DynamoDB writes. DynamoDB applies a conditional write atomically; moto
-#: checks the condition and then writes, so two threads could both pass the same condition.
-_DYNAMODB_WRITES = threading.RLock()
-_DYNAMODB_WRITE_METHODS = (
-    "put_item",
-    "update_item",
-    "delete_item",
-    "transact_write_items",
-    "batch_write_item",
-)
+#: moto mutates a table's items, or a bucket's keys, without a lock: DynamoDB applies each
+#: conditional write and transaction atomically, moto checks the condition and then writes (two
+#: threads could both pass it), and a ListObjectVersions that runs while another thread deletes a
+#: key's last version fails with a TypeError. One lock per backend serialises these operations.
+_SERIALISED: Final = {
+    DynamoDBBackend: ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"),
+    S3Backend: ("put_object", "delete_object", "delete_objects", "list_object_versions", "list_objects"),
+}
 
 
-def make_dynamodb_writes_atomic() -> None:
-    """Serialise moto's DynamoDB write operations, so conditional writes and transactions are atomic."""
-    for name in _DYNAMODB_WRITE_METHODS:
-        method = getattr(DynamoDBBackend, name, None)
-        if method is None or hasattr(method, "__atomic__"):
-            continue
+def serialise_mutations() -> None:
+    """Make moto's DynamoDB writes and S3 key changes atomic, as the services are."""
+    for backend, names in _SERIALISED.items():
+        lock = threading.RLock()
+        for name in names:
+            method = getattr(backend, name)
+            if getattr(method, "__serialised__", False):
+                continue
 
-        def atomic(*args: Any, __method: Callable[..., Any] = method, **kwargs: Any) -> Any:
-            with _DYNAMODB_WRITES:
-                return __method(*args, **kwargs)
+            def serialised(
+                *args: Any, __method: Callable[..., Any] = method, __lock: Any = lock, **kwargs: Any
+            ) -> Any:
+                with __lock:
+                    return __method(*args, **kwargs)
 
-        atomic.__atomic__ = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, functools.wraps(method)(atomic))
+            wrapped = functools.wraps(method)(serialised)
+            wrapped.__serialised__ = True  # type: ignore[attr-defined]
+            setattr(backend, name, wrapped)
 
 
 #: States whose parsed components keep per-run state on themselves; definitions using them are

@@ -88,7 +88,7 @@ class LocalAws:
         else:
             moto_hooks.install_lambda_runtime(moto_hooks.InProcessLambdas(self.handler_modules))
         moto_hooks.install_eventbridge_delivery(next_sequencer)
-        moto_hooks.make_dynamodb_writes_atomic()
+        moto_hooks.serialise_mutations()
         moto_hooks.install_speedups()
         moto_hooks.invoke_lambda_tasks_directly()
         moto_hooks.scale_retry_waits(self.retry_wait_factor)
