@@ -96,10 +96,12 @@ class Pipeline(Construct):
                 iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
             )
 
-        # Quota counters: one TransactWriteItems of two conditional updates (owner/day and global/day),
-        # plus the per-version charge marker; TransactWriteItems needs UpdateItem on each item's table.
+        # Quota charge: one TransactWriteItems of the version's charge item (Put) and two conditional
+        # updates (owner/day, global/day); a transaction needs each item action's own permission.
         self.functions["validate"].add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[usage.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[usage.table_arn]
+            )
         )
         # cleanup: a deleted upload's other versions go (ListBucketVersions under uploads/ to find them),
         # and its record becomes a DELETED tombstone that expires (a conditional put).

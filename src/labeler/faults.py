@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from labeler.aws.results import ResultWriter, Write
+from labeler.aws.results import ResultWriter
 from labeler.errors import LabelServiceThrottled, StorageThrottled
 from labeler.labels.base import LabelBackend
 from labeler.models import LabelResult, ObjectRef, ResultRecord
@@ -104,7 +104,7 @@ class ThrottledWrites:
     rate: float
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
-    def put_if_newer(self, record: ResultRecord) -> Write:
+    def put_if_newer(self, record: ResultRecord) -> bool:
         if self.rng.random() < self.rate:
             raise StorageThrottled(f"injected fault: DynamoDB throttled (rate {self.rate:.0%})")
         return self.inner.put_if_newer(record)
@@ -142,7 +142,7 @@ class FirstAttemptFails:
             raise LabelServiceThrottled("injected fault: first attempt of this label call")
         return self.labels.detect_labels(image)
 
-    def put_if_newer(self, record: ResultRecord) -> Write:
+    def put_if_newer(self, record: ResultRecord) -> bool:
         assert self.writer is not None
         item = ("write", record.image_name, record.sequencer, record.status.value, str(record.stage))
         if self._seen.first_time(item):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from labeler.aws.objects import ObjectVersions, S3ObjectSource
-from labeler.aws.results import ResultWriter, Write
+from labeler.aws.results import ResultWriter
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import PipelineState
 from labeler.imaging import HEADER_BYTES, inspect_image
@@ -51,8 +51,8 @@ class Progress:
     execution: ExecutionRef
     uploaded_at: datetime
 
-    def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> Write:
-        """REFUSED when a final outcome of this version, or any outcome of a newer one, is stored."""
+    def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> bool:
+        """False when a final outcome of this version, or any outcome of a newer one, is stored."""
         return self.repository.put_if_newer(
             ResultRecord(
                 owner=ref.owner or UNOWNED,
@@ -78,9 +78,9 @@ def validate_object(source: S3ObjectSource, progress: Progress, quota: DailyQuot
     A valid image's progress record (PROCESSING, LABELING) is written before returning; until then a
     client sees no record and shows "validating" (one write per image instead of two). When the
     table already holds a final outcome for this version or a newer one, the write is refused: the
-    result says ``duplicate`` and the state machine skips labeling. The first time a version is
-    seen, it is charged to the daily quotas (QUOTA_EXCEEDED when one is used up): a retry, a
-    duplicate event or a replay of the same version costs no quota.
+    result says ``duplicate`` and the state machine skips labeling. Otherwise the version is charged
+    to the daily quotas (QUOTA_EXCEEDED when one is used up), once: a retry, a duplicate event or a
+    replay of the same version costs no quota again.
     """
     started = time.perf_counter()
     ref = source.ref
@@ -94,9 +94,9 @@ def validate_object(source: S3ObjectSource, progress: Progress, quota: DailyQuot
     header = inspect_image(source, head)
     ref = ref.model_copy(update={"size": size})
     original_name = source.original_name
-    write = progress.mark(ref, Stage.LABELING, original_name)
-    if write is Write.NEW_VERSION:
-        quota.charge(owner)
+    fresh = progress.mark(ref, Stage.LABELING, original_name)
+    if fresh:  # not a duplicate: charged here, once per version, however often this step runs
+        quota.charge(f"{ref.bucket}/{ref.key}#{ref.sequencer}", owner)
     return ImageInfo(
         object=ref,
         format=header.format,
@@ -104,7 +104,7 @@ def validate_object(source: S3ObjectSource, progress: Progress, quota: DailyQuot
         height=header.height,
         validate_ms=_elapsed_ms(started),
         original_name=original_name,
-        duplicate=not write,
+        duplicate=not fresh,
     )
 
 
@@ -171,7 +171,7 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
 def record_outcome(state: PipelineState, execution: ExecutionRef, repository: ResultWriter) -> StoreOutcome:
     """Write the terminal record (conditionally) and say whether a failure notification is due."""
     record = build_record(state, execution, utc_now_iso())
-    written = bool(repository.put_if_newer(record))
+    written = repository.put_if_newer(record)
     if record.status is ImageStatus.LABELED:
         return StoreOutcome(status=record.status, written=written, notify=False)
     notification = FailureNotification(
@@ -223,6 +223,6 @@ def forget_deleted(deletion: Deletion, versions: ObjectVersions, repository: Res
     entries = versions.of(deletion.bucket, deletion.key)
     if any(entry.is_latest and not entry.is_delete_marker for entry in entries):
         return Forgotten(still_present=True)
-    tombstoned = bool(repository.put_if_newer(tombstone(deletion, datetime.now(UTC))))
+    tombstoned = repository.put_if_newer(tombstone(deletion, datetime.now(UTC)))
     versions.delete(deletion.bucket, deletion.key, [entry.version_id for entry in entries])
     return Forgotten(tombstoned=tombstoned, versions_removed=len(entries))

@@ -1,9 +1,9 @@
 """Daily image quotas, charged by validate before any label call.
 
 The bill of a public upload page must have a ceiling: every image that reaches the label backend
-costs a DetectLabels call. An image is charged once, when validate first sees its version (a retry,
-a duplicate event or a replay of the same version is not charged again); an image over a limit is
-REJECTED with QUOTA_EXCEEDED and never labeled.
+costs a DetectLabels call. An image version is charged once (a retry, a duplicate event or a replay
+of the same version is not charged again); an image over a limit is REJECTED with QUOTA_EXCEEDED
+and never labeled.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from labeler.errors import ImageRejected, RejectionCode
 
 
 class UsageLedger(Protocol):
-    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None: ...
+    def charge(
+        self, image: str, owner: str, day: date, owner_limit: int, global_limit: int
+    ) -> Limit | None: ...
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,13 @@ class DailyQuota:
     overall: int
     exempt_owners: Set[str] = frozenset()
 
-    def charge(self, owner: str, now: datetime | None = None) -> None:
-        """Count one image for ``owner``; raises ImageRejected(QUOTA_EXCEEDED) when a limit is reached."""
+    def charge(self, image: str, owner: str, now: datetime | None = None) -> None:
+        """Count ``image`` (a unique name of one object version) for ``owner``, once; raises
+        ImageRejected(QUOTA_EXCEEDED) when a limit is reached."""
         if owner in self.exempt_owners or not (self.per_owner or self.overall):
             return
         moment = (now or datetime.now(UTC)).astimezone(UTC)
-        refused = self.ledger.charge(owner, moment.date(), self.per_owner, self.overall)
+        refused = self.ledger.charge(image, owner, moment.date(), self.per_owner, self.overall)
         if refused is None:
             return
         resets = day_ends(moment.date()).strftime("%Y-%m-%d %H:%M UTC")

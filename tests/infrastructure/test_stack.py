@@ -395,8 +395,8 @@ def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str,
         _read_uploads(ids),
         list_uploads,
         allow(["dynamodb:PutItem"], [arn(ids["table"])]),  # progress records
-        # Quota counters: TransactWriteItems of conditional updates needs UpdateItem on the usage table.
-        allow(["dynamodb:UpdateItem"], [arn(ids["usage"])]),
+        # Quota charge: TransactWriteItems of the version's charge item (Put) and two conditional updates.
+        allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [arn(ids["usage"])]),
     )
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import boto3
@@ -19,7 +20,7 @@ import pytest
 import functions.label.handler as label_handler
 import functions.validate.handler as validate_handler
 from labeler.aws.results import ResultsRepository
-from labeler.aws.usage import UsageTable
+from labeler.aws.usage import Limit, UsageTable
 from labeler.blueprint import USAGE_TABLE
 from labeler.events import build_object_created_event
 from labeler.labels.base import LabelBackend
@@ -272,3 +273,16 @@ def test_a_delete_while_the_image_is_labeled_leaves_no_record_behind(
         runner.wait_for_execution(sfn, running["executionArn"])
     _wait_for_tombstone(delivery, stack, owner, key)  # the late store was refused
     assert _versions(delivery, stack.upload_bucket, key) == []
+
+
+def test_a_version_is_charged_once_however_often_validate_runs(
+    local_aws: LocalAws, stack: StackOutputs
+) -> None:
+    """A retried validate (a timeout after its charge, a throttled progress write) charges nothing again."""
+    usage = _fresh_usage_table(local_aws.session())
+    day = date(2026, 12, 2)
+    assert usage.charge("b/uploads/o/a.jpg#1", "o", day, 1, 0) is None
+    assert usage.charge("b/uploads/o/a.jpg#1", "o", day, 1, 0) is None  # the same version again
+    assert usage.charge("b/uploads/o/b.jpg#2", "o", day, 1, 0) is Limit.OWNER
+    counter = usage.client.get_item(TableName=usage.table_name, Key={"Counter": {"S": "owner#o#2026-12-02"}})
+    assert counter["Item"]["Images"] == {"N": "1"}

@@ -53,7 +53,7 @@ def test_which_write_wins(
     second_wins: bool,
 ) -> None:
     assert repository.put_if_newer(_record(owner, *first, execution="first"))
-    assert bool(repository.put_if_newer(_record(owner, *second, execution="second"))) is second_wins
+    assert repository.put_if_newer(_record(owner, *second, execution="second")) is second_wins
     stored = repository.get(owner, f"uploads/{owner}/a.jpg")
     assert stored is not None
     assert stored.execution_id == ("second" if second_wins else "first")

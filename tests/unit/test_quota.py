@@ -16,17 +16,19 @@ RESET = "2026-12-03 00:00 UTC."
 @dataclass
 class Ledger:
     refuse: Limit | None = None
-    charges: list[tuple[str, date, int, int]] = field(default_factory=list)
+    charges: list[tuple[str, str, date, int, int]] = field(default_factory=list)
 
-    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
-        self.charges.append((owner, day, owner_limit, global_limit))
+    def charge(self, image: str, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
+        self.charges.append((image, owner, day, owner_limit, global_limit))
         return self.refuse
 
 
 def test_a_charge_counts_the_owner_on_the_utc_day_with_both_limits() -> None:
     ledger = Ledger()
-    DailyQuota(ledger, per_owner=10, overall=500).charge("alice", datetime(2026, 12, 2, 23, 30, tzinfo=UTC))
-    assert ledger.charges == [("alice", date(2026, 12, 2), 10, 500)]
+    DailyQuota(ledger, per_owner=10, overall=500).charge(
+        "b/k#1", "alice", datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    )
+    assert ledger.charges == [("b/k#1", "alice", date(2026, 12, 2), 10, 500)]
 
 
 @pytest.mark.parametrize(
@@ -41,15 +43,17 @@ def test_a_charge_counts_the_owner_on_the_utc_day_with_both_limits() -> None:
 )
 def test_a_refused_charge_rejects_with_the_limit_and_when_it_resets(refused: Limit, expected: str) -> None:
     with pytest.raises(ImageRejected) as rejection:
-        DailyQuota(Ledger(refuse=refused), per_owner=10, overall=500).charge("alice", NOON)
+        DailyQuota(Ledger(refuse=refused), per_owner=10, overall=500).charge("b/k#1", "alice", NOON)
     assert (rejection.value.code, rejection.value.reason) == (RejectionCode.QUOTA_EXCEEDED, expected)
 
 
 def test_exempt_owners_and_no_limits_are_never_charged() -> None:
     ledger = Ledger(refuse=Limit.OWNER)
-    DailyQuota(ledger, per_owner=1, overall=1, exempt_owners=frozenset({"cli"})).charge("cli", NOON)
-    DailyQuota(ledger, per_owner=0, overall=0).charge("alice", NOON)
+    DailyQuota(ledger, per_owner=1, overall=1, exempt_owners=frozenset({"cli"})).charge("b/k#1", "cli", NOON)
+    DailyQuota(ledger, per_owner=0, overall=0).charge("b/k#1", "alice", NOON)
     assert ledger.charges == []
     counted = Ledger()
-    DailyQuota(counted, per_owner=0, overall=3).charge("alice", NOON)  # one limit is enough to charge
+    DailyQuota(counted, per_owner=0, overall=3).charge(
+        "b/k#1", "alice", NOON
+    )  # one limit is enough to charge
     assert len(counted.charges) == 1

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -91,23 +90,10 @@ def item_to_record(item: dict[str, Any]) -> ResultRecord:
     return ResultRecord.model_validate(plain)
 
 
-class Write(Enum):
-    """What a conditional write did. Truthy when it was written."""
-
-    REFUSED = "refused"
-    #: Written, and the table held nothing of this version before (no item, or an older version's).
-    NEW_VERSION = "new version"
-    #: Written over an open (PROCESSING or FAILED) record of the same version.
-    SAME_VERSION = "same version"
-
-    def __bool__(self) -> bool:
-        return self is not Write.REFUSED
-
-
 class ResultWriter(Protocol):
     """What the pipeline needs to record outcomes (the repository, or a fault-injecting wrapper)."""
 
-    def put_if_newer(self, record: ResultRecord) -> Write: ...
+    def put_if_newer(self, record: ResultRecord) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -115,11 +101,11 @@ class ResultsRepository:
     client: DynamoDBClient
     table_name: str
 
-    def put_if_newer(self, record: ResultRecord) -> Write:
-        """Write ``record`` unless a newer or final outcome for the same object is stored."""
+    def put_if_newer(self, record: ResultRecord) -> bool:
+        """Write ``record`` unless a newer or final outcome for the same object is stored. True if written."""
         item = {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()}
         try:
-            response = self.client.put_item(
+            self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=_WRITE_CONDITION,
@@ -133,18 +119,15 @@ class ResultsRepository:
                     ":failed": {"S": ImageStatus.FAILED.value},
                     ":processing": {"S": ImageStatus.PROCESSING.value},
                 },
-                # The replaced item's sequencer tells a first write of this version from a later one.
-                ReturnValues="ALL_OLD",
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
-                return Write.REFUSED
+                return False
             if code in DYNAMODB_THROTTLED:
                 raise StorageThrottled(f"DynamoDB answered {code}") from error
             raise
-        previous = response.get("Attributes", {}).get("Sequencer", {}).get("S")
-        return Write.SAME_VERSION if previous == record.sequencer else Write.NEW_VERSION
+        return True
 
     def get(self, owner: str, image_name: str) -> ResultRecord | None:
         response = self.client.get_item(

@@ -1,9 +1,11 @@
-"""The usage table: daily quota counters, one per (owner, UTC day) and one per UTC day for everyone.
+"""The usage table: daily quota counters, one per (owner, UTC day) and one per UTC day for everyone,
+and one item per charged image version.
 
-A charge increments both counters in one TransactWriteItems, each update conditional on its limit,
-so concurrent uploads can never push a counter past its limit: either both counters move, or
-neither does and the cancellation reasons say which limit held. Every counter expires (TTL) a day
-after its day ends.
+A charge is one TransactWriteItems: put the image's charge item (only if it is not there yet) and
+increment both counters, each update conditional on its limit. Concurrent uploads can never push a
+counter past its limit, and an image charged once is never charged again, whatever retries,
+timeouts or duplicate events do: either everything moves or nothing does, and the cancellation
+reasons say why. Every item expires (TTL) a day after its day ends.
 """
 
 from __future__ import annotations
@@ -60,13 +62,25 @@ class UsageTable:
             update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
         return {"Update": update}
 
-    def charge(self, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
-        """Count one image for ``owner`` and for everyone on ``day``; the limit that refused it, or None.
-
-        A limit of 0 is no limit (the counter still counts, for the operator's view of the day).
+    def charge(self, image: str, owner: str, day: date, owner_limit: int, global_limit: int) -> Limit | None:
+        """Count ``image`` (an object version) once for ``owner`` and for everyone on ``day``; the limit
+        that refused it, or None (also when it was charged before). A limit of 0 is no limit (the
+        counter still counts, for the operator's view of the day).
         """
         expires_at = int((day_ends(day) + timedelta(days=1)).timestamp())
+        charged = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    USAGE_TABLE.partition_key: {"S": f"image#{image}"},
+                    USAGE_TABLE.expires_attribute: {"N": str(expires_at)},
+                },
+                "ConditionExpression": "attribute_not_exists(#counter)",
+                "ExpressionAttributeNames": {"#counter": USAGE_TABLE.partition_key},
+            }
+        }
         items = [
+            charged,
             self._update(f"owner#{owner}#{day.isoformat()}", owner_limit, expires_at),
             self._update(f"global#{day.isoformat()}", global_limit, expires_at),
         ]
@@ -82,8 +96,10 @@ class UsageTable:
                 if code != "TransactionCanceledException":
                     raise
                 if reasons[:1] == ["ConditionalCheckFailed"]:
-                    return Limit.OWNER
+                    return None  # charged before: a retry, a duplicate event or a replay
                 if reasons[1:2] == ["ConditionalCheckFailed"]:
+                    return Limit.OWNER
+                if reasons[2:3] == ["ConditionalCheckFailed"]:
                     return Limit.GLOBAL
                 if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES:
                     raise StorageThrottled(f"quota charge cancelled: {reasons}") from error
