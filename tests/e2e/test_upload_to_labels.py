@@ -43,11 +43,10 @@ def test_a_renamed_text_file_is_rejected_and_notified(
     delivered: boto3.Session, stack: StackOutputs, owner: str
 ) -> None:
     key = f"uploads/{owner}/holiday.jpg"
-    delivered.client("s3").put_object(
-        Bucket=stack.upload_bucket, Key=key, Body=b"%PDF-1.7 definitely a document"
-    )
-
-    with failure_messages(delivered, stack.failure_topic_arn) as published:
+    with failure_messages(delivered, stack.failure_topic_arn) as published:  # subscribed before the upload
+        delivered.client("s3").put_object(
+            Bucket=stack.upload_bucket, Key=key, Body=b"%PDF-1.7 definitely a document"
+        )
         record = wait_for_final_record(delivered, stack, owner, key)
         runner.wait_for_execution(delivered.client("stepfunctions"), record.execution_id)
 
