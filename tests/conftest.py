@@ -21,7 +21,6 @@ from labeler.local.server import LocalAws, free_port
 from labeler.models import ImageStatus, ResultRecord
 
 NAMES = StackNames(prefix="test-labeler")
-MOTO_PORT = free_port()
 
 # Before any handler module reads its settings; fake credentials so nothing can reach a real account.
 # In this process boto3 calls go to moto's backends in process (labeler.local.moto_hooks).
@@ -47,7 +46,10 @@ RETRY_WAIT_FACTOR = 0.005
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
-    with LocalAws(NAMES.handler_modules(), port=MOTO_PORT, retry_wait_factor=RETRY_WAIT_FACTOR) as aws:
+    # The port is chosen when the session starts, not at import: processes forked from one that
+    # imported this module (mutmut's workers) must not share it.
+    port = free_port()
+    with LocalAws(NAMES.handler_modules(), port=port, retry_wait_factor=RETRY_WAIT_FACTOR) as aws:
         yield aws
 
 

@@ -76,6 +76,9 @@ class LocalAws:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         moto_hooks.route_in_process_calls()
         clients.reset()
+        # moto's backends live in the process, not in the server: a server started after another one
+        # in the same process (a second test session, as mutmut runs them) starts empty.
+        self._post("/moto-api/reset", {})
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         # The handlers live in functions/<name>/handler.py at the repository root, outside the package.
         if str(REPO_ROOT) not in sys.path:
