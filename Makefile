@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install checkov run test unit lint format bench frontend chromium synth bootstrap deploy destroy clean
+.PHONY: help install checkov run test unit lint format bench mutation frontend chromium synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ IMAGES ?= 200
 CONCURRENCY ?= 6
 bench: install ## Measure local pipeline throughput and latency; writes results/bench.json
 	$(BIN)/python -m labeler.bench --images $(IMAGES) --concurrency $(CONCURRENCY) --output results/bench.json
+
+# Not part of make test (it runs the tests once per mutant). Fresh each time: a stale mutants/ could
+# carry verdicts from other code. MUTATION_JOBS=1 on a busy machine.
+MUTATION_JOBS ?= 2
+mutation: install ## Mutation-test the domain core (mutmut); scores and survivors in results/mutation.json
+	rm -rf mutants && mkdir -p results
+	@started=$$(date +%s); $(BIN)/mutmut run --max-children $(MUTATION_JOBS) > results/mutmut.log 2>&1 \
+		|| { tail -c 3000 results/mutmut.log; exit 1; }; \
+	$(BIN)/python scripts/mutation_report.py --seconds $$(( $$(date +%s) - started ))
 
 # --- AWS (cdk/): the CDK CLI is pinned in cdk/package-lock.json --------------------------------------
 # Deploy-time settings: make deploy STACK=ImageLabeler EMAIL=ops@example.com DEV_ORIGIN=http://localhost:5173

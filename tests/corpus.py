@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from labeler.errors import RejectionCode
-from labeler.imaging import MAX_IMAGE_BYTES
+from labeler.imaging import MAX_EXTRA_READS, MAX_IMAGE_BYTES
 from labeler.samples import photo_like
 
 
@@ -42,6 +42,14 @@ def jpeg_with_large_metadata(app_segments: int = 2) -> bytes:
     jpeg = photo_like(320, 240)
     padding = b"".join(b"\xff\xe2" + struct.pack(">H", 65535) + b"\x00" * 65533 for _ in range(app_segments))
     return jpeg[:2] + padding + jpeg[2:]
+
+
+def jpeg_header(*, width: int, height: int, before: bytes = b"", sof_marker: int = 0xC0) -> bytes:
+    """The bytes of a JPEG up to its frame header, as inspection reads them: SOI, ``before`` (segments,
+    fill bytes), then a baseline SOF declaring ``height`` and ``width``; no scan follows."""
+    components = b"\x01\x22\x00" + b"\x02\x11\x01" + b"\x03\x11\x01"
+    frame = struct.pack(">BHHB", 8, height, width, 3) + components
+    return b"\xff\xd8" + before + bytes([0xFF, sof_marker]) + struct.pack(">H", 2 + len(frame)) + frame
 
 
 def heic_signature() -> bytes:
@@ -108,6 +116,52 @@ def rejected_images() -> list[Rejected]:
         ),
         Rejected(
             "too-large-16MiB", jpeg + b"\x00" * (16 * 1024 * 1024 - len(jpeg)), RejectionCode.TOO_LARGE, "MiB"
+        ),
+        # Headers that lie or break: each must end REJECTED with its own reason, never reach a model.
+        Rejected("side-79px", jpeg_header(width=79, height=300), RejectionCode.TOO_SMALL, "79x300"),
+        Rejected(
+            "side-40000px",
+            jpeg_header(width=40_000, height=100),
+            RejectionCode.DIMENSIONS_TOO_LARGE,
+            "40000x100",
+        ),
+        Rejected("jpeg-0px-height", jpeg_header(width=100, height=0), RejectionCode.UNREADABLE_IMAGE, "0 px"),
+        Rejected("png-0px-width", png_with_declared_size(0, 100), RejectionCode.UNREADABLE_IMAGE, "0 px"),
+        Rejected(
+            "png-first-chunk-not-ihdr",
+            png[:12] + b"IDAT" + png[16:],
+            RejectionCode.UNREADABLE_IMAGE,
+            "IHDR",
+        ),
+        Rejected(
+            "jpeg-corrupt-structure",
+            b"\xff\xd8\xff\xe0\x00\x04\x00\x00\x00\xc0" + b"\x00" * 200,
+            RejectionCode.UNREADABLE_IMAGE,
+            "corrupt",
+        ),
+        Rejected(
+            "jpeg-no-frame-header",
+            b"\xff\xd8\xff\xd9" + b"\x00" * 200,
+            RejectionCode.UNREADABLE_IMAGE,
+            "frame",
+        ),
+        Rejected(
+            "jpeg-metadata-too-long",
+            jpeg_with_large_metadata(app_segments=MAX_EXTRA_READS + 1),
+            RejectionCode.UNREADABLE_IMAGE,
+            "too long",
+        ),
+        Rejected(
+            "mp4",
+            struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64,
+            RejectionCode.UNSUPPORTED_FORMAT,
+            "not an image",
+        ),
+        Rejected(
+            "wav",
+            b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64,
+            RejectionCode.UNSUPPORTED_FORMAT,
+            "not an image",
         ),
     ]
 
