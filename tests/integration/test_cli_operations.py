@@ -77,13 +77,7 @@ def labeler(session: boto3.Session, data_dir: Path) -> Labeler:
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
-        started = time.perf_counter()
-        try:
-            return runner.invoke(app, [*args, "--data-dir", str(data_dir)], input=stdin)
-        finally:
-            print(
-                "TIMING", args[:2], round(time.perf_counter() - started, 3), file=__import__("sys").__stderr__
-            )
+        return runner.invoke(app, [*args, "--data-dir", str(data_dir)], input=stdin)
 
     return invoke
 
