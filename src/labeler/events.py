@@ -105,7 +105,7 @@ def build_s3_event(
         "detail-type": detail_type,
         "source": "aws.s3",
         "account": account,
-        "time": (time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (time or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {
@@ -142,7 +142,7 @@ def _json_path(document: Any, path: str) -> Any:
 
 
 #: The input paths :func:`transform_input` resolves: ``$.a.b-c``, names joined by dots.
-DOTTED_PATH = re.compile(r"^\$(\.[A-Za-z0-9_-]+)+$")
+DOTTED_PATH = re.compile(r"\A\$(\.[A-Za-z0-9_-]+)+\Z")
 
 
 def transform_input(paths: Mapping[str, str], template: str, event: dict[str, Any]) -> dict[str, Any]:

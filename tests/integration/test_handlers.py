@@ -17,6 +17,7 @@ from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
 from labeler.observability import logger
 from labeler.samples import photo_like
+from tests.conftest import drain_executions
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +66,9 @@ def test_validate_logs_with_the_upload_request_id_and_emits_a_metric(
     structured_logs: list[dict[str, Any]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Metrics are buffered per process: a validate of another test's execution still running would
+    # add its own count to this invocation's.
+    drain_executions(local_aws.session(), stack)
     s3 = local_aws.session().client("s3")
     event = runner.upload(
         s3, stack.upload_bucket, f"uploads/{owner}/a b+c.png", photo_like(90, 120, image_format="PNG")
