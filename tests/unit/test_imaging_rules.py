@@ -283,8 +283,38 @@ def test_an_object_shorter_than_its_size_said_is_truncated() -> None:
     shrunk = RecordingSource(data[: 2 * len(APP_SEGMENT)], declared_size=len(data))
     with pytest.raises(ImageRejected) as raised:
         inspect_image(shrunk, head)
-    assert raised.value.code is RejectionCode.TRUNCATED_HEADER
+    assert (raised.value.code, raised.value.reason) == (
+        RejectionCode.TRUNCATED_HEADER,
+        "The file ends before its JPEG header is complete.",
+    )
     assert len(shrunk.reads) == 2
+
+
+def test_a_marker_cut_after_its_first_byte_is_truncated_without_a_read() -> None:
+    # The segment ends one byte before the end of the file: the next marker has only its FF.
+    data = b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", 65535) + b"\x00" * 65533 + b"\xff"
+    source = RecordingSource(data)
+    with pytest.raises(ImageRejected) as raised:
+        inspect_image(source, data[:HEADER_BYTES])
+    assert raised.value.code is RejectionCode.TRUNCATED_HEADER
+    assert source.reads == []
+
+
+def test_a_frame_header_whose_size_ends_the_file_past_the_first_read_is_measured() -> None:
+    # The frame header's marker and length end exactly where the first read ends; its height and width
+    # are the last 4 bytes of the file: one read of exactly what is left.
+    sof = HEADER_BYTES - 4
+    filler = sof - 2 - 4
+    before = b"\xff\xe1" + struct.pack(">H", filler + 2) + b"\x00" * filler
+    data = jpeg_header(width=700, height=600, before=before)[: sof + 9]
+    source = RecordingSource(data)
+    assert inspect_image(source, data[:HEADER_BYTES]) == ImageHeader(ImageFormat.JPEG, 700, 600)
+    assert source.reads == [(sof + 5, EXTRA_READ_BYTES)]
+
+
+def test_an_end_marker_in_the_last_two_bytes_is_read_as_a_marker() -> None:
+    data = b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", 4) + b"\x00\x00" + b"\xff\xd9"
+    assert rejection(data) == (RejectionCode.UNREADABLE_IMAGE, "The JPEG file has no frame header.")
 
 
 # --- what the first bytes say --------------------------------------------------------------------------
