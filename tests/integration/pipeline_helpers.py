@@ -11,9 +11,10 @@ from typing import Any
 import boto3
 
 from labeler.aws.results import ResultsRepository
+from labeler.events import normalize_sequencer
 from labeler.local import runner
 from labeler.local.provision import StackOutputs
-from labeler.models import ResultRecord
+from labeler.models import ImageStatus, ResultRecord
 
 
 @dataclass
@@ -91,3 +92,19 @@ def failure_messages(session: boto3.Session, topic_arn: str) -> Iterator[list[di
                 )
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         sqs.delete_queue(QueueUrl=queue_url)
+
+
+def competing_record(owner: str, status: ImageStatus, sequencer: str, execution: str) -> ResultRecord:
+    """A record of ``uploads/<owner>/a.jpg`` at ``sequencer``: the conditional write's test subject."""
+    return ResultRecord(
+        owner=owner,
+        image_name=f"uploads/{owner}/a.jpg",
+        bucket="b",
+        status=status,
+        timestamp="2026-01-01T00:00:00.000Z",
+        uploaded_at="2026-01-01T00:00:00Z",
+        size=1,
+        etag="e",
+        sequencer=normalize_sequencer(sequencer),
+        execution_id=execution,
+    )

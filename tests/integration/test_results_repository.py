@@ -5,27 +5,12 @@ from __future__ import annotations
 import pytest
 
 from labeler.aws.results import ResultsRepository
-from labeler.events import normalize_sequencer
 from labeler.local.provision import StackOutputs
 from labeler.local.server import LocalAws
-from labeler.models import ImageStatus, ResultRecord
+from labeler.models import ImageStatus
+from tests.integration.pipeline_helpers import competing_record
 
 pytestmark = pytest.mark.integration
-
-
-def _record(owner: str, status: ImageStatus, sequencer: str, execution: str) -> ResultRecord:
-    return ResultRecord(
-        owner=owner,
-        image_name=f"uploads/{owner}/a.jpg",
-        bucket="b",
-        status=status,
-        timestamp="2026-01-01T00:00:00.000Z",
-        uploaded_at="2026-01-01T00:00:00Z",
-        size=1,
-        etag="e",
-        sequencer=normalize_sequencer(sequencer),
-        execution_id=execution,
-    )
 
 
 @pytest.fixture
@@ -52,8 +37,8 @@ def test_which_write_wins(
     second: tuple[ImageStatus, str],
     second_wins: bool,
 ) -> None:
-    assert repository.put_if_newer(_record(owner, *first, execution="first"))
-    assert repository.put_if_newer(_record(owner, *second, execution="second")) is second_wins
+    assert repository.put_if_newer(competing_record(owner, *first, execution="first"))
+    assert repository.put_if_newer(competing_record(owner, *second, execution="second")) is second_wins
     stored = repository.get(owner, f"uploads/{owner}/a.jpg")
     assert stored is not None
     assert stored.execution_id == ("second" if second_wins else "first")
@@ -62,8 +47,8 @@ def test_which_write_wins(
 def test_statuses_reads_many_keys_in_batches_and_leaves_absent_ones_out(
     repository: ResultsRepository, owner: str
 ) -> None:
-    labeled = _record(owner, ImageStatus.LABELED, "0A", execution="one")
-    processing = _record(owner, ImageStatus.PROCESSING, "0A", execution="two").model_copy(
+    labeled = competing_record(owner, ImageStatus.LABELED, "0A", execution="one")
+    processing = competing_record(owner, ImageStatus.PROCESSING, "0A", execution="two").model_copy(
         update={"image_name": f"uploads/{owner}/b.jpg", "timestamp": "2026-01-01T00:00:01.000Z"}
     )
     assert repository.put_if_newer(labeled) and repository.put_if_newer(processing)

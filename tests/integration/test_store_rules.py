@@ -44,6 +44,7 @@ from labeler.models import (
 from labeler.pipeline import Progress, forget_deleted, label_image, record_outcome, validate_object
 from labeler.quota import DailyQuota
 from labeler.samples import photo_like
+from tests.integration.pipeline_helpers import competing_record
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -90,21 +91,6 @@ def quiet_bucket(local_aws: LocalAws, stack: StackOutputs) -> str:
     return name
 
 
-def _record(owner: str, status: ImageStatus, sequencer: str, execution: str) -> ResultRecord:
-    return ResultRecord(
-        owner=owner,
-        image_name=f"uploads/{owner}/a.jpg",
-        bucket="b",
-        status=status,
-        timestamp="2030-01-01T00:00:00.000Z",
-        uploaded_at="2030-01-01T00:00:00.000Z",
-        size=1,
-        etag="e",
-        sequencer=normalize_sequencer(sequencer),
-        execution_id=execution,
-    )
-
-
 # --- the conditional write --------------------------------------------------------------------------
 
 
@@ -128,8 +114,8 @@ def test_a_write_wins_when_newer_or_when_the_same_version_is_still_open(
     second: tuple[ImageStatus, str],
     second_wins: bool,
 ) -> None:
-    assert repository.put_if_newer(_record(owner, *first, execution="first")) is True
-    assert repository.put_if_newer(_record(owner, *second, execution="second")) is second_wins
+    assert repository.put_if_newer(competing_record(owner, *first, execution="first")) is True
+    assert repository.put_if_newer(competing_record(owner, *second, execution="second")) is second_wins
     stored = repository.get(owner, f"uploads/{owner}/a.jpg")
     assert stored is not None
     winner = (second[0], "second") if second_wins else (first[0], "first")
@@ -141,7 +127,7 @@ def test_an_error_other_than_a_refused_condition_is_raised_as_it_is(
 ) -> None:
     missing = ResultsRepository(repository.client, "no-such-table")
     with pytest.raises(ClientError) as raised:
-        missing.put_if_newer(_record(owner, ImageStatus.LABELED, "0A", execution="first"))
+        missing.put_if_newer(competing_record(owner, ImageStatus.LABELED, "0A", execution="first"))
     assert not isinstance(raised.value, StorageThrottled)
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
@@ -158,7 +144,7 @@ def _requests(client: Any, operation: str) -> list[dict[str, Any]]:
 
 
 def test_reads_are_consistent_and_an_absent_record_is_none(repository: ResultsRepository, owner: str) -> None:
-    written = _record(owner, ImageStatus.LABELED, "0A", execution="first")
+    written = competing_record(owner, ImageStatus.LABELED, "0A", execution="first")
     assert repository.put_if_newer(written)
     gets, batch_gets = _requests(repository.client, "GetItem"), _requests(repository.client, "BatchGetItem")
 
@@ -217,7 +203,7 @@ def test_a_progress_mark_stores_the_version_as_processing_in_its_stage(
 def test_a_progress_mark_is_refused_once_the_version_has_a_final_outcome(
     progress: Progress, repository: ResultsRepository, owner: str
 ) -> None:
-    final = _record(owner, ImageStatus.LABELED, "0A", execution="first")
+    final = competing_record(owner, ImageStatus.LABELED, "0A", execution="first")
     assert repository.put_if_newer(final.model_copy(update={"bucket": "photos"}))
 
     assert progress.mark(_ref(owner), Stage.LABELING) is False
@@ -563,7 +549,7 @@ def test_a_delete_older_than_the_stored_outcome_writes_no_tombstone_but_removes_
     runner.upload(s3, bucket, key, photo_like(96, 96))
     marker = s3.delete_object(Bucket=bucket, Key=key)["VersionId"]
     deletion = _deletion(bucket, key, marker)
-    newer = _record(owner, ImageStatus.LABELED, "F" * 40, execution="newer").model_copy(
+    newer = competing_record(owner, ImageStatus.LABELED, "F" * 40, execution="newer").model_copy(
         update={"image_name": key}
     )
     assert repository.put_if_newer(newer)
