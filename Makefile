@@ -67,7 +67,7 @@ format: install ## Apply ruff fixes and formatting
 IMAGES ?= 200
 CONCURRENCY ?= 6
 bench: install ## Measure local pipeline throughput and latency; writes results/bench.json
-	$(BIN)/python -m labeler.bench --images $(IMAGES) --concurrency $(CONCURRENCY) --output results/bench.json
+	$(BIN)/python -m labeler_tools.bench --images $(IMAGES) --concurrency $(CONCURRENCY) --output results/bench.json
 
 # Not part of make test (it runs the tests once per mutant). Fresh each time: a stale mutants/ could
 # carry verdicts from other code. MUTATION_JOBS=1 on a busy machine.

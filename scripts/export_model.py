@@ -10,7 +10,7 @@ pulls a multi-GB CUDA build)::
     /tmp/export-venv/bin/python scripts/export_model.py            # writes the three files
     /tmp/export-venv/bin/python scripts/export_model.py --check     # re-exports, compares, writes nothing
 
-It writes, under ``src/labeler/labels/model/``:
+It writes, under ``src/labeler_model/``:
 
 - ``efficientnet_lite0.onnx``: one self-contained file, legacy TorchScript exporter (``dynamo=False``),
   opset 17, input ``input`` float32 [batch, 3, 224, 224] (RGB, ``(x - 127) / 128``), output ``logits``
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "src" / "labeler" / "labels" / "model"
+DEFAULT_OUT = REPO / "src" / "labeler_model"
 MODEL_FILE = "efficientnet_lite0.onnx"
 CLASSES_FILE = "imagenet_classes.json"
 OPSET = 17

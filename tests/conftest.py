@@ -16,14 +16,15 @@ import boto3
 import pytest
 
 from labeler.aws.results import ResultsRepository
-from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
-from labeler.local.server import LocalAws, free_port
 from labeler.models import ImageStatus, ResultRecord
+from labeler_tools.deployment import LocalResources, StackNames
+from labeler_tools.local.provision import provision, set_upload_delivery
+from labeler_tools.local.server import LocalAws, free_port
 
 NAMES = StackNames(prefix="test-labeler")
 
 # Before any handler module reads its settings; fake credentials so nothing can reach a real account.
-# In this process boto3 calls go to moto's backends in process (labeler.local.moto_hooks).
+# In this process boto3 calls go to moto's backends in process (labeler_tools.local.moto_hooks).
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -54,14 +55,14 @@ def local_aws() -> Iterator[LocalAws]:
 
 
 @pytest.fixture(scope="session")
-def stack(local_aws: LocalAws) -> StackOutputs:
+def stack(local_aws: LocalAws) -> LocalResources:
     """The whole stack; uploads start nothing by themselves unless a test turns delivery on."""
     return provision(local_aws.session(), NAMES, deliver_uploads=False)
 
 
 @contextmanager
 def uploads_delivered(
-    aws: LocalAws, stack: StackOutputs, drain_timeout_s: float = 60
+    aws: LocalAws, stack: LocalResources, drain_timeout_s: float = 60
 ) -> Iterator[boto3.Session]:
     """Uploads start executions through the EventBridge rule while the block runs; afterwards
     delivery is off again and running executions have ended, so nothing leaks into later tests."""
@@ -75,7 +76,7 @@ def uploads_delivered(
 
 
 def wait_for_final_record(
-    session: boto3.Session, stack: StackOutputs, owner: str, key: str, timeout_s: float = 30
+    session: boto3.Session, stack: LocalResources, owner: str, key: str, timeout_s: float = 30
 ) -> ResultRecord:
     """The image's record once it is LABELED, REJECTED or FAILED."""
     repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
@@ -86,7 +87,7 @@ def wait_for_final_record(
     return record
 
 
-def drain_executions(session: boto3.Session, stack: StackOutputs, timeout_s: float = 60) -> None:
+def drain_executions(session: boto3.Session, stack: LocalResources, timeout_s: float = 60) -> None:
     """Wait until no execution of the stack is running."""
     sfn = session.client("stepfunctions")
     deadline = time.monotonic() + timeout_s

@@ -11,7 +11,7 @@ from PIL import Image
 
 from labeler.errors import RejectionCode
 from labeler.imaging import MAX_EXTRA_READS, MAX_IMAGE_BYTES
-from labeler.samples import photo_like
+from labeler_tools.samples import photo_like
 
 
 def encode(image: Image.Image, image_format: str, **options: object) -> bytes:

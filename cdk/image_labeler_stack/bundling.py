@@ -39,8 +39,6 @@ PACKAGE_DIR = REPO_ROOT / "src" / "labeler"
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
 
-#: Parts of ``labeler`` that only the local runtime and the CLI use (the ONNX model alone is 19 MB).
-LOCAL_ONLY = ("local", "cli.py", "bench.py", "samples.py", "labels/model", "labels/onnx_backend.py")
 #: Packages the Lambda Python runtime already provides.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
 
@@ -62,14 +60,11 @@ def runtime_requirements() -> list[str]:
 
 
 def package_files() -> Iterator[Path]:
-    """Files of ``labeler`` that go to Lambda, relative to the package folder, in a stable order."""
+    """Files of ``labeler`` (the whole runtime package), relative to its folder, in a stable order."""
     for path in sorted(PACKAGE_DIR.rglob("*")):
         relative = path.relative_to(PACKAGE_DIR)
-        if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
-            continue
-        if any(relative.is_relative_to(excluded) for excluded in LOCAL_ONLY):
-            continue
-        yield relative
+        if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
+            yield relative
 
 
 def layer_hash() -> str:

@@ -10,7 +10,7 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct, Node
 
-from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
+from labeler.blueprint import DEFAULT_QUOTA, PageConfig, QuotaSpec, StackOutput
 from labeler.models import UPLOAD_PREFIX
 
 from . import nag
@@ -188,26 +188,25 @@ class ImageLabelerStack(Stack):
         self.monitoring.budget.node.add_dependency(self.notifications.topic, self.notifications.key)
 
         outputs = {
-            "SiteUrl": self.web.url,
-            "UploadBucketName": self.ingest.bucket.bucket_name,
-            "UploadPrefix": UPLOAD_PREFIX,
-            "ResultsTableName": self.storage.table.table_name,
-            "StateMachineArn": self.pipeline.state_machine.state_machine_arn,
-            "FailureTopicArn": self.notifications.topic.topic_arn,
-            "IdentityPoolId": self.identity.pool.ref,
-            "DeadLetterQueueUrl": self.ingest.dead_letter_queue.queue_url,
-            "Region": Aws.REGION,
+            StackOutput.SITE_URL: self.web.url,
+            StackOutput.UPLOAD_BUCKET: self.ingest.bucket.bucket_name,
+            StackOutput.UPLOAD_PREFIX: UPLOAD_PREFIX,
+            StackOutput.RESULTS_TABLE: self.storage.table.table_name,
+            StackOutput.STATE_MACHINE: self.pipeline.state_machine.state_machine_arn,
+            StackOutput.FAILURE_TOPIC: self.notifications.topic.topic_arn,
+            StackOutput.IDENTITY_POOL: self.identity.pool.ref,
+            StackOutput.DEAD_LETTER_QUEUE: self.ingest.dead_letter_queue.queue_url,
+            StackOutput.REGION: Aws.REGION,
         }
         for key, value in outputs.items():
-            CfnOutput(self, key, value=value)
+            CfnOutput(self, key.value, value=value)
         # The page finds everything it calls in /config.json, written at deploy time.
         self.site_deployment = self.web.deploy_site(
-            {
-                "region": Aws.REGION,
-                "identityPoolId": self.identity.pool.ref,
-                "uploadBucket": self.ingest.bucket.bucket_name,
-                "uploadPrefix": UPLOAD_PREFIX,
-                "resultsTable": self.storage.table.table_name,
-            }
+            PageConfig(
+                region=Aws.REGION,
+                identity_pool_id=self.identity.pool.ref,
+                upload_bucket=self.ingest.bucket.bucket_name,
+                results_table=self.storage.table.table_name,
+            ).document()
         )
         nag.acknowledge(self)

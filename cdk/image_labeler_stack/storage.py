@@ -36,17 +36,20 @@ class Storage(Construct):
             # Only the DELETED tombstones of deleted uploads carry it (see labeler.blueprint).
             time_to_live_attribute=RESULTS_TABLE.expires_attribute,
         )
-        self.table.add_local_secondary_index(
-            index_name=RESULTS_TABLE.by_time_index,
-            sort_key=_string(RESULTS_TABLE.time_attribute),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
-        self.table.add_global_secondary_index(
-            index_name=RESULTS_TABLE.failures_index,
-            partition_key=_string(RESULTS_TABLE.failures_partition_key),
-            sort_key=_string(RESULTS_TABLE.failures_sort_key),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
+        for index in RESULTS_TABLE.indexes:
+            if index.local:
+                self.table.add_local_secondary_index(
+                    index_name=index.name,
+                    sort_key=_string(index.sort_key),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
+            else:
+                self.table.add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=_string(index.partition_key),
+                    sort_key=_string(index.sort_key),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
         # Quota counters: per (owner, UTC day), per UTC day, and per charged image version. They expire,
         # so losing the table loses nothing that matters: it goes with the stack.
         self.usage = dynamodb.Table(

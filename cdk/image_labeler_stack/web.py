@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
@@ -111,7 +112,7 @@ class Web(Construct):
     def url(self) -> str:
         return f"https://{self.distribution.distribution_domain_name}"
 
-    def deploy_site(self, config: Mapping[str, str]) -> s3deploy.BucketDeployment:
+    def deploy_site(self, config: Mapping[str, Any]) -> s3deploy.BucketDeployment:
         """Upload the page and a ``config.json`` written at deploy time from the stack's resources."""
         log_group = logs.LogGroup(
             self, "DeploymentLogs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY

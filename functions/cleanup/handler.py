@@ -7,16 +7,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labeler.aws import clients
-from labeler.aws.objects import ObjectVersions
 from labeler.events import ObjectDeletedEvent
-from labeler.faults import results_writer
 from labeler.observability import logger
 from labeler.pipeline import forget_deleted
 from labeler.settings import get_settings
+from labeler.wiring import object_versions, results_writer
 
 #: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
 results = results_writer(get_settings())
+versions = object_versions()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -25,6 +24,6 @@ def lambda_handler(event: ObjectDeletedEvent, context: LambdaContext) -> dict[st
     deletion = event.deletion()
     logger.set_correlation_id(deletion.request_id)
     logger.append_keys(key=deletion.key, deletion_type=deletion.deletion_type.value)
-    outcome = forget_deleted(deletion, ObjectVersions(clients.s3()), results)
+    outcome = forget_deleted(deletion, versions, results)
     logger.info("deletion handled", **outcome.model_dump())
     return outcome.model_dump(mode="json")

@@ -9,17 +9,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from labeler.blueprint import Metric
-from labeler.labels import build_backend
 from labeler.models import ImageInfo
 from labeler.observability import logger, metrics, milliseconds
 from labeler.pipeline import label_image
 from labeler.settings import get_settings
+from labeler.wiring import label_backend
 
 settings = get_settings()
 #: Built once per process (model sessions and clients are reused across invocations).
-backend = build_backend(settings)
-if callable(load := getattr(backend, "load", None)):
-    load()  # the init phase: the offline model is loaded and checksummed before the first image
+backend = label_backend(settings)
+backend.warm_up()  # the init phase: the offline model is loaded and checksummed before the first image
 
 
 class LabelRequest(BaseModel):

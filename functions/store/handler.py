@@ -10,11 +10,11 @@ from pydantic import BaseModel
 
 from labeler.blueprint import Metric
 from labeler.events import PipelineState
-from labeler.faults import results_writer
 from labeler.models import ExecutionRef, ImageStatus
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import record_outcome
 from labeler.settings import get_settings
+from labeler.wiring import results_writer
 
 _OUTCOME_METRICS = {
     ImageStatus.LABELED: Metric.IMAGES_LABELED,

@@ -10,26 +10,19 @@ from pydantic import BaseModel
 
 from labeler.aws import clients
 from labeler.aws.objects import S3ObjectSource
-from labeler.aws.usage import UsageTable
 from labeler.blueprint import Metric
 from labeler.errors import ImageRejected
 from labeler.events import UploadEvent
-from labeler.faults import results_writer
 from labeler.models import ExecutionRef
 from labeler.observability import count, logger, metrics
 from labeler.pipeline import Progress, validate_object
-from labeler.quota import DailyQuota
 from labeler.settings import get_settings
+from labeler.wiring import daily_quota, results_writer
 
 settings = get_settings()
 #: Built once per process; behind fault injection only when LABELER_FAULT_* asks for it.
 results = results_writer(settings)
-quota = DailyQuota(
-    UsageTable(clients.dynamodb(), settings.usage_table),
-    per_owner=settings.quota_per_owner_per_day,
-    overall=settings.quota_global_per_day,
-    exempt_owners=settings.quota_exempt_owners,
-)
+quota = daily_quota(settings)
 
 
 class ValidateRequest(BaseModel):

@@ -1,7 +1,7 @@
 """The system's shape, in one place: what the CDK app deploys and what the local runtime provisions.
 
 Names of keys and indexes, the three functions and their settings, the event pattern, and the ASL
-with its substitutions. Neither ``cdk/`` nor ``labeler.local`` hard-code any of this.
+with its substitutions. Neither ``cdk/`` nor ``labeler_tools.local`` hard-code any of this.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from labeler.imaging import MAX_IMAGE_BYTES
 from labeler.models import UPLOAD_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +25,16 @@ STATE_MACHINE_FILE = REPO_ROOT / "statemachine" / "pipeline.asl.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A secondary index; every key attribute is a string. ``local``: an LSI (the table's partition key)."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+    local: bool
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,22 @@ class TableSpec:
     failures_sort_key: str = "Timestamp"
     #: TTL attribute (epoch seconds): only the DELETED tombstones of deleted uploads carry it.
     expires_attribute: str = "ExpiresAt"
+
+    @property
+    def indexes(self) -> tuple[IndexSpec, ...]:
+        """The indexes, in the order both CDK and the local provisioning create them."""
+        return (
+            IndexSpec(self.by_time_index, self.partition_key, self.time_attribute, local=True),
+            IndexSpec(self.failures_index, self.failures_partition_key, self.failures_sort_key, local=False),
+        )
+
+    @property
+    def key_attributes(self) -> tuple[str, ...]:
+        """Every attribute a key of the table or of an index names, each once."""
+        names = [self.partition_key, self.sort_key]
+        for index in self.indexes:
+            names += [index.partition_key, index.sort_key]
+        return tuple(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,39 @@ class FunctionSpec:
 
 
 RESULTS_TABLE = TableSpec()
+
+
+class _PageModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class PageTable(_PageModel):
+    """The results table's keys, as the page queries them."""
+
+    partition_key: str = RESULTS_TABLE.partition_key
+    sort_key: str = RESULTS_TABLE.sort_key
+    by_time_index: str = RESULTS_TABLE.by_time_index
+
+
+class PageConfig(_PageModel):
+    """The page's ``config.json``: one builder for the CDK deployment (values may be CloudFormation
+    tokens) and for ``labeler local``. The page reads its limits and the table's key names from it."""
+
+    region: str
+    identity_pool_id: str
+    upload_bucket: str
+    results_table: str
+    upload_prefix: str = UPLOAD_PREFIX
+    max_upload_bytes: int = MAX_IMAGE_BYTES
+    table: PageTable = PageTable()
+    #: One URL for every AWS call (local only).
+    endpoint: str | None = None
+    local: bool = False
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
 USAGE_TABLE = UsageTableSpec()
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -104,6 +167,21 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 FUNCTIONS_BY_NAME: Final = {spec.name: spec for spec in FUNCTIONS}
 #: The functions the state machine invokes, each through its ASL placeholder.
 PIPELINE_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.placeholder is not None)
+
+
+class StackOutput(StrEnum):
+    """The CloudFormation outputs of a deployed stack (``cdk/``), which ``labeler --stack`` reads."""
+
+    SITE_URL = "SiteUrl"
+    UPLOAD_BUCKET = "UploadBucketName"
+    UPLOAD_PREFIX = "UploadPrefix"
+    RESULTS_TABLE = "ResultsTableName"
+    STATE_MACHINE = "StateMachineArn"
+    FAILURE_TOPIC = "FailureTopicArn"
+    IDENTITY_POOL = "IdentityPoolId"
+    DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"
+    REGION = "Region"
+
 
 FAILURE_TOPIC_PLACEHOLDER = "FailureTopicArn"
 #: Lambda runtime on AWS (cdk/ checks its Runtime against this) and in the local stack.

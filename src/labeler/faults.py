@@ -21,10 +21,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from labeler.aws.results import ResultWriter
 from labeler.errors import LabelServiceThrottled, StorageThrottled
-from labeler.labels.base import LabelBackend
 from labeler.models import LabelResult, ObjectRef, ResultRecord
+from labeler.ports import LabelBackend, ResultWriter
 from labeler.settings import Settings
 
 
@@ -51,6 +50,9 @@ class FailFirstCalls:
     def name(self) -> str:
         return self.inner.name
 
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
     @property
     def calls(self) -> int:
         return self._counter.calls
@@ -74,6 +76,9 @@ class RandomFailures:
     def name(self) -> str:
         return self.inner.name
 
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         if self.rng.random() < self.rate:
             raise LabelServiceThrottled(f"injected fault: throttled (rate {self.rate:.0%})")
@@ -90,6 +95,9 @@ class SlowLabels:
     @property
     def name(self) -> str:
         return self.inner.name
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
 
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         time.sleep(self.delay_s)
@@ -136,6 +144,10 @@ class FirstAttemptFails:
         assert self.labels is not None
         return self.labels.name
 
+    def warm_up(self) -> None:
+        assert self.labels is not None
+        self.labels.warm_up()
+
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         assert self.labels is not None
         if self._seen.first_time(("label", image.bucket, image.key, image.sequencer)):
@@ -158,14 +170,3 @@ def with_label_faults(backend: LabelBackend, settings: Settings) -> LabelBackend
     if settings.fault_label_delay_s:
         backend = SlowLabels(backend, settings.fault_label_delay_s)
     return backend
-
-
-def results_writer(settings: Settings) -> ResultWriter:
-    """The results table for a handler, behind storage fault injection only when it is configured."""
-    from labeler.aws import clients
-    from labeler.aws.results import ResultsRepository
-
-    writer: ResultWriter = ResultsRepository(clients.dynamodb(), settings.results_table)
-    if settings.fault_storage_throttle_rate:
-        writer = ThrottledWrites(writer, settings.fault_storage_throttle_rate)
-    return writer

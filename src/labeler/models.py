@@ -58,6 +58,35 @@ class Stage(StrEnum):
     LABELING = "LABELING"
 
 
+class ExecutionStatus(StrEnum):
+    """Step Functions' execution statuses."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+    @property
+    def finished(self) -> bool:
+        """SUCCEEDED, FAILED, TIMED_OUT or ABORTED: the execution will not change any more (short of a
+        redrive, which makes it RUNNING again)."""
+        return self in _FINISHED_EXECUTIONS
+
+
+_FINISHED_EXECUTIONS = frozenset(
+    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
+)
+
+
+class Limit(StrEnum):
+    """Which daily limit refused a charge."""
+
+    OWNER = "owner"
+    GLOBAL = "global"
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -276,3 +305,11 @@ class Forgotten(Frozen):
     still_present: bool = False
     tombstoned: bool = False
     versions_removed: int = 0
+
+
+class VersionEntry(Frozen):
+    """One version or delete marker of an S3 key."""
+
+    version_id: str
+    is_latest: bool
+    is_delete_marker: bool

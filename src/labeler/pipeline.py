@@ -6,12 +6,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from labeler.aws.objects import ObjectVersions, S3ObjectSource
-from labeler.aws.results import ResultWriter
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import PipelineState
 from labeler.imaging import HEADER_BYTES, inspect_image
-from labeler.labels.base import LabelBackend
 from labeler.models import (
     UNOWNED,
     Deletion,
@@ -27,6 +24,7 @@ from labeler.models import (
     StoreOutcome,
     Timings,
 )
+from labeler.ports import LabelBackend, ObjectVersionStore, ResultWriter, UploadedObject
 from labeler.quota import DailyQuota
 
 
@@ -72,7 +70,7 @@ class Progress:
         )
 
 
-def validate_object(source: S3ObjectSource, progress: Progress, quota: DailyQuota) -> ImageInfo:
+def validate_object(source: UploadedObject, progress: Progress, quota: DailyQuota) -> ImageInfo:
     """One ranged GET of at most 64 KiB; raises ImageRejected with a specific reason.
 
     A valid image's progress record (PROCESSING, LABELING) is written before returning; until then a
@@ -212,7 +210,7 @@ def tombstone(deletion: Deletion, now: datetime) -> ResultRecord:
     )
 
 
-def forget_deleted(deletion: Deletion, versions: ObjectVersions, repository: ResultWriter) -> Forgotten:
+def forget_deleted(deletion: Deletion, versions: ObjectVersionStore, repository: ResultWriter) -> Forgotten:
     """After a delete: tombstone the record, then remove every version and delete marker of the key.
 
     Nothing happens while the key still has a current version (a non-current version was deleted, or

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Protocol
+from datetime import UTC, date, datetime, timedelta
 
-from labeler.aws.usage import Limit, day_ends
 from labeler.errors import ImageRejected, RejectionCode
+from labeler.models import Limit
+from labeler.ports import UsageLedger
 
 
-class UsageLedger(Protocol):
-    def charge(
-        self, image: str, owner: str, day: date, owner_limit: int, global_limit: int
-    ) -> Limit | None: ...
+def day_ends(day: date) -> datetime:
+    """The end of a UTC day: when its counters reset."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
 
 
 @dataclass(frozen=True)

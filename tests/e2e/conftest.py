@@ -13,8 +13,8 @@ from PIL import Image
 
 import functions.label.handler as label_handler
 from labeler.labels.onnx_backend import OnnxBackend
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local.server import LocalAws
 from tests.conftest import uploads_delivered
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def public_domain_photos() -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def delivered(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+def delivered(local_aws: LocalAws, stack: LocalResources) -> Iterator[boto3.Session]:
     """Uploads start executions through the EventBridge rule; the label λ uses the offline model."""
     with pytest.MonkeyPatch.context() as patch, uploads_delivered(local_aws, stack) as session:
         patch.setattr(label_handler, "backend", OnnxBackend())

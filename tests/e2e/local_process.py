@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labeler.local.process import LABELER, LocalProcess
+from labeler_tools.local.process import LABELER, LocalProcess
 
 __all__ = ["LABELER", "Running"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from labeler.cli import app
+from labeler_tools.cli import app
 from tests.e2e.local_process import LABELER, Running
 
 pytestmark = pytest.mark.integration

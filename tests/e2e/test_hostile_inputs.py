@@ -12,10 +12,10 @@ import boto3
 import pytest
 from PIL import Image
 
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus, ResultRecord
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.samples import photo_like
 from tests.conftest import drain_executions, wait_for_final_record
 from tests.corpus import encode, rejected_images, valid_images
 
@@ -85,7 +85,7 @@ CASES = cases()
 
 
 @pytest.fixture(scope="module")
-def outcomes(delivered: boto3.Session, stack: StackOutputs) -> dict[str, tuple[str, ResultRecord]]:
+def outcomes(delivered: boto3.Session, stack: LocalResources) -> dict[str, tuple[str, ResultRecord]]:
     """Upload every case (delivery through EventBridge), then collect each one's final record."""
     s3 = delivered.client("s3")
     keys = {case.name: f"uploads/corpus/{case.name}/{case.file_name}" for case in CASES}
@@ -127,7 +127,7 @@ def test_exif_orientation_does_not_change_the_stored_header_size(
 
 
 def test_object_deleted_before_validation_is_object_gone(
-    delivered: boto3.Session, stack: StackOutputs, owner: str
+    delivered: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     s3, sfn = delivered.client("s3"), delivered.client("stepfunctions")
     events = delivered.client("events")
@@ -147,7 +147,7 @@ def test_object_deleted_before_validation_is_object_gone(
 
 
 def test_overwrite_during_processing_leaves_the_newest_version(
-    delivered: boto3.Session, stack: StackOutputs, owner: str
+    delivered: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     s3, key = delivered.client("s3"), f"uploads/{owner}/edited.jpg"
     s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=photo_like(300, 300, seed=1))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from labeler.blueprint import FUNCTIONS
-from labeler.local.process import child_pids
-from labeler.samples import photo_like
+from labeler_tools.local.process import child_pids
+from labeler_tools.samples import photo_like
 from tests.e2e.local_process import Running
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ def _record(running: Running, key: str, timeout_s: float = 30) -> dict[str, Any]
     dynamodb, deadline = running.client("dynamodb"), time.monotonic() + timeout_s
     while True:
         item = dynamodb.get_item(
-            TableName=running.discovery["results_table"], Key={"Owner": {"S": "me"}, "ImageName": {"S": key}}
+            TableName=running.discovery.results_table, Key={"Owner": {"S": "me"}, "ImageName": {"S": key}}
         ).get("Item")
         if item and item["Status"]["S"] != "PROCESSING":
             return dict(item)
@@ -40,7 +40,7 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
     running = Running(data_dir)
     try:
         key = "uploads/me/sky and ground.jpg"
-        running.client("s3").put_object(Bucket=running.discovery["upload_bucket"], Key=key, Body=photo_like())
+        running.client("s3").put_object(Bucket=running.discovery.upload_bucket, Key=key, Body=photo_like())
         first = _record(running, key)
         assert first["Status"]["S"] == "LABELED"
         cpu = running.cpu_seconds()  # what make bench reports per image, by process
@@ -48,7 +48,7 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
         assert set(cpu) == {"stack", *sandboxes}
         assert all(seconds > 0 for seconds in cpu.values())  # importing alone costs each process CPU
         assert first["LabelBackend"]["S"] == "onnx"
-        with urllib.request.urlopen(running.discovery["web_url"] + "status", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(running.discovery.web_url + "status", timeout=10) as response:  # noqa: S310
             assert key in response.read().decode()
     finally:
         output = running.stop()
@@ -58,12 +58,12 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
     again = Running(data_dir)
     try:
         # the browser's cached guest identity belongs to the same pool: its uploads stay its own
-        assert again.discovery["identity_pool_id"] == running.discovery["identity_pool_id"]
+        assert again.discovery.identity_pool_id == running.discovery.identity_pool_id
         assert "IdentityId" in again.client("cognito-identity").get_id(
-            IdentityPoolId=again.discovery["identity_pool_id"]
+            IdentityPoolId=again.discovery.identity_pool_id
         )
         assert _record(again, key) == first
-        body = again.client("s3").get_object(Bucket=again.discovery["upload_bucket"], Key=key)["Body"].read()
+        body = again.client("s3").get_object(Bucket=again.discovery.upload_bucket, Key=key)["Body"].read()
         assert body == photo_like()
     finally:
         assert "restored 1 uploads and 1 records" in again.stop()
@@ -72,7 +72,7 @@ def test_uploads_are_labeled_and_survive_a_restart(data_dir: Path) -> None:
 _STARTER = """
 import sys, time
 from pathlib import Path
-from labeler.local.process import LocalProcess
+from labeler_tools.local.process import LocalProcess
 stack = LocalProcess(Path(sys.argv[1]), ["--ephemeral"])
 print(stack.process.pid, flush=True)
 time.sleep(600)

@@ -7,9 +7,9 @@ import json
 import boto3
 import pytest
 
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
 from tests.conftest import wait_for_final_record
 from tests.integration.pipeline_helpers import failure_messages
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 )
 def test_a_photo_put_to_s3_gets_sensible_labels(
     delivered: boto3.Session,
-    stack: StackOutputs,
+    stack: LocalResources,
     owner: str,
     public_domain_photos: dict[str, bytes],
     photo: str,
@@ -40,7 +40,7 @@ def test_a_photo_put_to_s3_gets_sensible_labels(
 
 
 def test_a_renamed_text_file_is_rejected_and_notified(
-    delivered: boto3.Session, stack: StackOutputs, owner: str
+    delivered: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     key = f"uploads/{owner}/holiday.jpg"
     with failure_messages(delivered, stack.failure_topic_arn) as published:  # subscribed before the upload
@@ -57,7 +57,7 @@ def test_a_renamed_text_file_is_rejected_and_notified(
 
 
 def test_executions_started_by_eventbridge_have_names_and_history(
-    delivered: boto3.Session, stack: StackOutputs, owner: str, public_domain_photos: dict[str, bytes]
+    delivered: boto3.Session, stack: LocalResources, owner: str, public_domain_photos: dict[str, bytes]
 ) -> None:
     key = f"uploads/{owner}/history.jpg"
     delivered.client("s3").put_object(
@@ -77,7 +77,7 @@ def test_executions_started_by_eventbridge_have_names_and_history(
     assert entered == ["Validate", "IsDuplicate", "Label", "Store"]
 
 
-def test_disabled_rule_starts_nothing(delivered: boto3.Session, stack: StackOutputs, owner: str) -> None:
+def test_disabled_rule_starts_nothing(delivered: boto3.Session, stack: LocalResources, owner: str) -> None:
     # Delivery happens inside PutObject (the hook starts the execution synchronously), so the
     # execution list right after PutObject is final: no waiting needed to prove a negative.
     sfn, events = delivered.client("stepfunctions"), delivered.client("events")

@@ -761,6 +761,9 @@ def test_site_deployment_writes_config_json_from_the_stack(
         "uploadBucket": f"<{ids['uploads']}>",
         "uploadPrefix": "uploads/",
         "resultsTable": f"<{ids['table']}>",
+        "maxUploadBytes": 15 * 1024 * 1024,
+        "table": {"partitionKey": "Owner", "sortKey": "ImageName", "byTimeIndex": "OwnerByTime"},
+        "local": False,
     }
 
 

@@ -39,8 +39,15 @@ def _labeler_imports(source: Path) -> set[str]:
     return found
 
 
-def test_layer_holds_every_module_the_handlers_import_and_nothing_local_only() -> None:
+def test_layer_ships_the_runtime_package_whole_and_every_module_the_handlers_import() -> None:
     shipped = {Path("labeler", path) for path in bundling.package_files()}
+    runtime = REPO_ROOT / "src" / "labeler"
+    on_disk = {
+        path.relative_to(REPO_ROOT / "src")
+        for path in runtime.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert shipped == on_disk
     todo = [spec.source_dir / "handler.py" for spec in FUNCTIONS]
     seen: set[Path] = set()
     while todo:
@@ -52,9 +59,7 @@ def test_layer_holds_every_module_the_handlers_import_and_nothing_local_only() -
                     seen.add(needed)
                     todo.append(needed)
     assert {path.relative_to(REPO_ROOT / "src") for path in seen} <= shipped
-    assert Path("labeler/labels/rekognition.py") in shipped  # imported lazily by build_backend
-    for excluded in bundling.LOCAL_ONLY:
-        assert not any(path.is_relative_to(Path("labeler", excluded)) for path in shipped), excluded
+    assert Path("labeler/labels/rekognition.py") in shipped  # imported lazily by labeler.wiring
     assert not any(path.suffix in {".onnx", ".pyc"} for path in shipped)
 
 
@@ -62,7 +67,7 @@ def test_layer_holds_every_module_the_handlers_import_and_nothing_local_only() -
 def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The package, pyproject.toml and constraints.txt copied where a test may change them."""
     package = tmp_path / "labeler"
-    shutil.copytree(bundling.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("model", "__pycache__"))
+    shutil.copytree(bundling.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
     for name, source in (("PYPROJECT", bundling.PYPROJECT), ("CONSTRAINTS", bundling.CONSTRAINTS)):
         monkeypatch.setattr(bundling, name, Path(shutil.copy(source, tmp_path)))
     monkeypatch.setattr(bundling, "PACKAGE_DIR", package)
@@ -73,8 +78,8 @@ def test_layer_hash_covers_the_package_and_the_pins(project_copy: Path) -> None:
     original = bundling.layer_hash()
     assert bundling.layer_hash() == original
 
-    (project_copy / "labeler" / "local" / "server.py").write_text("# local only\n")
-    assert bundling.layer_hash() == original, "a local-only file does not change what Lambda runs"
+    (project_copy / "labeler_tools.py").write_text("# not in the runtime package\n")
+    assert bundling.layer_hash() == original, "a file outside the runtime does not change what Lambda runs"
 
     settings = project_copy / "labeler" / "settings.py"
     settings.write_text(settings.read_text() + "\n")

@@ -12,9 +12,9 @@ import boto3
 
 from labeler.aws.results import ResultsRepository
 from labeler.events import normalize_sequencer
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
 from labeler.models import ImageStatus, ResultRecord
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Pipeline:
     """Uploads objects to the local stack and runs their executions to the end."""
 
     session: boto3.Session
-    stack: StackOutputs
+    stack: LocalResources
 
     def __post_init__(self) -> None:
         self.s3 = self.session.client("s3")

@@ -18,13 +18,13 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import functions.label.handler as label_handler
-from labeler.cli import app
 from labeler.faults import FailFirstCalls
-from labeler.local.discovery import DISCOVERY_FILE
-from labeler.local.provision import StackOutputs, set_upload_delivery
-from labeler.local.server import LocalAws
-from labeler.ops.records import Records
-from labeler.samples import photo_like
+from labeler_tools.cli import app
+from labeler_tools.deployment import Discovery, LocalResources, write_discovery
+from labeler_tools.local.provision import set_upload_delivery
+from labeler_tools.local.server import LocalAws
+from labeler_tools.ops.records import Records
+from labeler_tools.samples import photo_like
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ CALLS_PER_FAILED_IMAGE = 6
 
 
 @pytest.fixture(scope="module")
-def session(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+def session(local_aws: LocalAws, stack: LocalResources) -> Iterator[boto3.Session]:
     """Uploads start executions through the EventBridge rule while this module runs.
 
     The handlers run in this process: their EMF metrics (printed to stdout) would land in the CLI's
@@ -57,18 +57,18 @@ def session(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws, stack: StackOutputs) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws, stack: LocalResources) -> Path:
     """The discovery file `labeler local` would write for this stack."""
     folder = tmp_path_factory.mktemp("labeler")
-    discovery = {
-        "endpoint_url": local_aws.endpoint_url,
-        "region": "us-east-1",
-        "upload_bucket": stack.upload_bucket,
-        "results_table": stack.results_table,
-        "state_machine_arn": stack.state_machine_arn,
-        "pid": os.getpid(),
-    }
-    (folder / DISCOVERY_FILE).write_text(json.dumps(discovery))
+    discovery = Discovery(
+        **stack.model_dump(),
+        endpoint_url=local_aws.endpoint_url,
+        web_url="http://127.0.0.1:9/",
+        label_backend="onnx",
+        pid=os.getpid(),
+        started_at="2026-12-02T00:00:00+00:00",
+    )
+    write_discovery(folder, discovery)
     return folder
 
 
@@ -83,7 +83,7 @@ def labeler(session: boto3.Session, data_dir: Path) -> Labeler:
 
 
 @pytest.fixture
-def records(session: boto3.Session, stack: StackOutputs) -> Records:
+def records(session: boto3.Session, stack: LocalResources) -> Records:
     return Records(session.client("dynamodb"), stack.results_table)
 
 
@@ -222,7 +222,7 @@ def test_replaying_the_same_failure_twice_starts_one_execution(
 def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_version(
     labeler: Labeler,
     session: boto3.Session,
-    stack: StackOutputs,
+    stack: LocalResources,
     tmp_path: Path,
     owner: str,
     outage: Callable[[int], FailFirstCalls],
@@ -267,7 +267,7 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
 def test_delete_removes_the_object_and_reports_bad_keys_touching_nothing_else(
     labeler: Labeler,
     session: boto3.Session,
-    stack: StackOutputs,
+    stack: LocalResources,
     tmp_path: Path,
     owner: str,
     records: Records,

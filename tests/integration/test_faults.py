@@ -17,11 +17,11 @@ import functions.store.handler as store_handler
 import functions.validate.handler as validate_handler
 from labeler.aws.results import item_fields
 from labeler.faults import FirstAttemptFails, RandomFailures, SlowLabels, ThrottledWrites
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.models import ImageStatus, ResultRecord
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.conftest import NAMES, drain_executions, uploads_delivered, wait_for_final_record
 from tests.integration.pipeline_helpers import failure_messages
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def delivery(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+def delivery(local_aws: LocalAws, stack: LocalResources) -> Iterator[boto3.Session]:
     with uploads_delivered(local_aws, stack, drain_timeout_s=120) as session:
         yield session
 
@@ -42,7 +42,7 @@ def _history(session: boto3.Session, execution_arn: str) -> list[dict[str, Any]]
 
 
 def _upload_one_by_one(
-    session: boto3.Session, stack: StackOutputs, owner: str, count: int
+    session: boto3.Session, stack: LocalResources, owner: str, count: int
 ) -> list[ResultRecord]:
     """One image at a time, so the seeded fault sequence (and so the test) is deterministic."""
     records = []
@@ -56,7 +56,7 @@ def _upload_one_by_one(
 
 
 def test_label_throttling_is_absorbed_by_retries(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(label_handler, "backend", FirstAttemptFails(labels=label_handler.backend))
     keys = [f"uploads/{owner}/{i}.jpg" for i in range(12)]
@@ -82,7 +82,7 @@ def test_label_throttling_is_absorbed_by_retries(
 
 
 def test_storage_throttling_is_absorbed_by_retries(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for handler in (validate_handler, store_handler):
         monkeypatch.setattr(handler, "results", FirstAttemptFails(writer=handler.results))
@@ -106,7 +106,7 @@ def test_storage_throttling_is_absorbed_by_retries(
 
 
 def test_a_lambda_timeout_is_retried_once_then_recorded_failed(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     awslambda = delivery.client("lambda")
     function = f"{NAMES.prefix}-label"
@@ -129,7 +129,7 @@ def test_a_lambda_timeout_is_retried_once_then_recorded_failed(
 
 
 def test_invariant_500_mixed_uploads_with_faults_nothing_lost_nothing_duplicated(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """500 uploads (valid, invalid, and keys uploaded twice) with label and storage faults on; then a
     replay of what FAILED. Every key ends with exactly one terminal record, and every failure
@@ -177,7 +177,7 @@ def test_invariant_500_mixed_uploads_with_faults_nothing_lost_nothing_duplicated
     assert {key: record["status"] for key, record in final.items()} == expected
 
 
-def _records(session: boto3.Session, stack: StackOutputs, owner: str) -> dict[str, dict[str, Any]]:
+def _records(session: boto3.Session, stack: LocalResources, owner: str) -> dict[str, dict[str, Any]]:
     """Every record of one owner, by key (a query of its partition, all pages)."""
     dynamodb = session.client("dynamodb")
     pages = dynamodb.get_paginator("query").paginate(

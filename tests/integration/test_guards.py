@@ -20,16 +20,16 @@ import pytest
 import functions.label.handler as label_handler
 import functions.validate.handler as validate_handler
 from labeler.aws.results import ResultsRepository
-from labeler.aws.usage import Limit, UsageTable
+from labeler.aws.usage import UsageTable
 from labeler.blueprint import USAGE_TABLE
 from labeler.events import build_object_created_event
-from labeler.labels.base import LabelBackend
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
-from labeler.models import ImageStatus, LabelResult, ObjectRef, ResultRecord
+from labeler.models import ImageStatus, LabelResult, Limit, ObjectRef, ResultRecord
+from labeler.ports import LabelBackend
 from labeler.quota import DailyQuota
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.conftest import uploads_delivered, wait_for_final_record
 from tests.integration.pipeline_helpers import failure_messages
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def delivery(local_aws: LocalAws, stack: StackOutputs) -> Iterator[boto3.Session]:
+def delivery(local_aws: LocalAws, stack: LocalResources) -> Iterator[boto3.Session]:
     with uploads_delivered(local_aws, stack, drain_timeout_s=120) as session:
         yield session
 
@@ -51,6 +51,9 @@ class CountingBackend:
     @property
     def name(self) -> str:
         return self.inner.name
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
 
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         with self._lock:
@@ -78,7 +81,7 @@ def _finished(session: boto3.Session, records: list[ResultRecord]) -> None:
         runner.wait_for_execution(sfn, record.execution_id)
 
 
-def _upload_concurrently(session: boto3.Session, stack: StackOutputs, keys: list[str]) -> None:
+def _upload_concurrently(session: boto3.Session, stack: LocalResources, keys: list[str]) -> None:
     s3 = session.client("s3")
 
     def put(index_key: tuple[int, str]) -> None:
@@ -96,7 +99,7 @@ def _upload_concurrently(session: boto3.Session, stack: StackOutputs, keys: list
 )
 def test_50_concurrent_uploads_over_a_quota_of_10_label_exactly_10(
     delivery: boto3.Session,
-    stack: StackOutputs,
+    stack: LocalResources,
     monkeypatch: pytest.MonkeyPatch,
     per_owner: int,
     overall: int,
@@ -128,7 +131,7 @@ def test_50_concurrent_uploads_over_a_quota_of_10_label_exactly_10(
 
 
 def test_a_duplicate_event_is_not_charged_twice(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     usage = _fresh_usage_table(delivery)
     monkeypatch.setattr(validate_handler, "quota", DailyQuota(usage, per_owner=1, overall=0))
@@ -155,7 +158,7 @@ def test_a_duplicate_event_is_not_charged_twice(
 
 
 def test_an_archived_object_is_rejected_as_not_readable(
-    delivery: boto3.Session, stack: StackOutputs, owner: str
+    delivery: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     key = f"uploads/{owner}/archived.jpg"
     delivery.client("s3").put_object(
@@ -167,7 +170,7 @@ def test_an_archived_object_is_rejected_as_not_readable(
 
 
 def test_the_execution_input_holds_no_source_ip_and_no_requester(
-    delivery: boto3.Session, stack: StackOutputs, owner: str
+    delivery: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     key = f"uploads/{owner}/private.jpg"
     delivery.client("s3").put_object(Bucket=stack.upload_bucket, Key=key, Body=photo_like(96, 96))
@@ -183,7 +186,7 @@ def test_the_execution_input_holds_no_source_ip_and_no_requester(
 
 
 def test_rejected_images_reach_the_topic_but_not_the_email_filter(
-    delivery: boto3.Session, stack: StackOutputs, owner: str
+    delivery: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     """The local notifications queue has the email subscription's filter policy."""
     sqs = delivery.client("sqs")
@@ -214,7 +217,7 @@ def _versions(session: boto3.Session, bucket: str, key: str) -> list[str]:
     return [v["VersionId"] for kind in ("Versions", "DeleteMarkers") for v in listing.get(kind, [])]
 
 
-def _wait_for_tombstone(session: boto3.Session, stack: StackOutputs, owner: str, key: str) -> None:
+def _wait_for_tombstone(session: boto3.Session, stack: LocalResources, owner: str, key: str) -> None:
     repository = ResultsRepository(session.client("dynamodb"), stack.results_table)
     deadline = time.monotonic() + 30
     while (record := repository.get(owner, key)) is None or record.status is not ImageStatus.DELETED:
@@ -224,7 +227,7 @@ def _wait_for_tombstone(session: boto3.Session, stack: StackOutputs, owner: str,
 
 
 def test_a_delete_removes_every_version_and_leaves_only_a_tombstone(
-    delivery: boto3.Session, stack: StackOutputs, owner: str
+    delivery: boto3.Session, stack: LocalResources, owner: str
 ) -> None:
     key = f"uploads/{owner}/gone.jpg"
     s3 = delivery.client("s3")
@@ -246,7 +249,7 @@ def test_a_delete_removes_every_version_and_leaves_only_a_tombstone(
 
 
 def test_a_delete_while_the_image_is_labeled_leaves_no_record_behind(
-    delivery: boto3.Session, stack: StackOutputs, owner: str, monkeypatch: pytest.MonkeyPatch
+    delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = f"uploads/{owner}/racing.jpg"
     labeling, release = threading.Event(), threading.Event()
@@ -276,7 +279,7 @@ def test_a_delete_while_the_image_is_labeled_leaves_no_record_behind(
 
 
 def test_a_version_is_charged_once_however_often_validate_runs(
-    local_aws: LocalAws, stack: StackOutputs
+    local_aws: LocalAws, stack: LocalResources
 ) -> None:
     """A retried validate (a timeout after its charge, a throttled progress write) charges nothing again."""
     usage = _fresh_usage_table(local_aws.session())

@@ -11,12 +11,12 @@ import pytest
 
 import functions.validate.handler as validate_handler
 from labeler.errors import ImageRejected
-from labeler.local import runner
-from labeler.local.lambda_runtime import LambdaContext
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.observability import logger
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.local.lambda_runtime import LambdaContext
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.conftest import drain_executions
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 def test_validate_logs_with_the_upload_request_id_and_emits_a_metric(
     local_aws: LocalAws,
-    stack: StackOutputs,
+    stack: LocalResources,
     owner: str,
     structured_logs: list[dict[str, Any]],
     capsys: pytest.CaptureFixture[str],
@@ -85,7 +85,7 @@ def test_validate_logs_with_the_upload_request_id_and_emits_a_metric(
     assert emf["ImagesValidated"] == [1.0]
 
 
-def test_validate_raises_the_typed_rejection(local_aws: LocalAws, stack: StackOutputs, owner: str) -> None:
+def test_validate_raises_the_typed_rejection(local_aws: LocalAws, stack: LocalResources, owner: str) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/x.jpg", b"GIF89a" + b"\x00" * 64)
 

@@ -1,4 +1,4 @@
-"""Contract tests for labeler.local.moto_hooks: if a moto upgrade moves what a hook replaces, fail here."""
+"""Contract tests for labeler_tools.local.moto_hooks: a moto upgrade that moves a hooked method fails here."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local.server import LocalAws
 from tests.conftest import NAMES
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_moto_is_the_version_the_hooks_were_written_against() -> None:
     assert version("moto") == "5.2.5", (
-        "moto changed: re-check labeler/local/moto_hooks.py, then update this pin"
+        "moto changed: re-check labeler_tools/local/moto_hooks.py, then update this pin"
     )
 
 
@@ -33,8 +33,8 @@ def test_retry_sleep_is_still_a_module_level_time_sleep_in_moto() -> None:
     assert hasattr(retrier_decl, "time")
 
 
-def test_invoke_runs_the_real_handler_in_process(local_aws: LocalAws, stack: StackOutputs) -> None:
-    assert LambdaFunction._invoke_lambda.__module__ == "labeler.local.moto_hooks"
+def test_invoke_runs_the_real_handler_in_process(local_aws: LocalAws, stack: LocalResources) -> None:
+    assert LambdaFunction._invoke_lambda.__module__ == "labeler_tools.local.moto_hooks"
     response = (
         local_aws.session()
         .client("lambda")
@@ -51,7 +51,7 @@ def test_invoke_runs_the_real_handler_in_process(local_aws: LocalAws, stack: Sta
 
 
 def test_handler_exception_class_name_becomes_the_lambda_error_type(
-    local_aws: LocalAws, stack: StackOutputs
+    local_aws: LocalAws, stack: LocalResources
 ) -> None:
     event = {"version": "0", "detail-type": "Object Created"}
     response = (
@@ -68,11 +68,11 @@ def test_s3_still_delivers_eventbridge_events_through_the_function_we_replace(lo
     assert "_send_event_bridge_message(account_id, bucket, event_name, key)" in inspect.getsource(
         notifications.send_event
     )
-    assert notifications._send_event_bridge_message.__module__ == "labeler.local.moto_hooks"
+    assert notifications._send_event_bridge_message.__module__ == "labeler_tools.local.moto_hooks"
 
 
 def test_only_put_object_tagging_raises_object_tags_added(
-    local_aws: LocalAws, stack: StackOutputs, monkeypatch: pytest.MonkeyPatch
+    local_aws: LocalAws, stack: LocalResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from moto.events.models import Rule
 
@@ -100,7 +100,7 @@ def test_only_put_object_tagging_raises_object_tags_added(
 
 
 def test_rule_delivery_signature_is_what_the_hook_replaces() -> None:
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     original = inspect.signature(moto_hooks._ORIGINAL_SEND_TO_TARGETS)
     assert list(original.parameters) == ["self", "original_event", "transform_input"]
@@ -108,12 +108,12 @@ def test_rule_delivery_signature_is_what_the_hook_replaces() -> None:
 
 
 def test_pruning_forgets_the_oldest_finished_executions(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: LocalResources, owner: str
 ) -> None:
     from moto.stepfunctions.parser.utils import TMP_THREADS
 
-    from labeler.local import moto_hooks, runner
-    from labeler.samples import photo_like
+    from labeler_tools.local import moto_hooks, runner
+    from labeler_tools.samples import photo_like
 
     session = local_aws.session()
     sfn = session.client("stepfunctions")
@@ -140,7 +140,7 @@ def test_pruning_forgets_the_oldest_finished_executions(
 def test_dynamodb_answers_are_what_motos_serializer_would_send(local_aws: LocalAws, owner: str) -> None:
     from moto.dynamodb.responses import DynamoResult
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     compared: list[tuple[bool, bool]] = []  # (same answer, took the direct path)
 
@@ -181,9 +181,9 @@ def test_dynamodb_answers_are_what_motos_serializer_would_send(local_aws: LocalA
 
 
 def test_a_conditional_write_reuses_its_parsed_condition_and_still_evaluates_it(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: LocalResources, owner: str
 ) -> None:
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     dynamodb = local_aws.session().client("dynamodb")
     key = {"Owner": {"S": owner}, "ImageName": {"S": "condition"}}
@@ -258,7 +258,7 @@ def test_a_reused_parse_of_a_condition_evaluates_with_each_writes_own_values(
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     names = {
         "#k": "ImageName", "#seq": "Sequencer", "#status": "Status", "#n": "Size", "#tags": "Tags",
@@ -296,7 +296,7 @@ def test_a_reused_parse_of_a_condition_evaluates_with_each_writes_own_values(
 def test_a_condition_whose_values_cannot_be_parsed_fails_as_in_moto() -> None:
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     writes: list[dict[str, Any]] = [{":low": {"NULL": True}, ":high": _n(1)}, {":low": _n(1)}]
     for values in writes:
@@ -309,7 +309,7 @@ def test_a_condition_whose_values_cannot_be_parsed_fails_as_in_moto() -> None:
 
 
 def test_in_process_calls_carry_sigv4_headers_without_signing_but_presigned_urls_are_signed(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: LocalResources, owner: str
 ) -> None:
     s3 = local_aws.session().client("s3")
     seen: list[dict[str, str]] = []
@@ -339,7 +339,7 @@ def test_dynamodb_item_operations_have_no_timestamps_and_no_binary_members_but_a
     """What lets ``_parse_dynamodb_parameters`` load such requests as plain JSON."""
     import botocore.session
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     service = botocore.session.get_session().get_service_model("dynamodb")
     found: set[tuple[str, str]] = set()
@@ -409,7 +409,7 @@ def test_dynamodb_requests_parsed_as_json_give_the_parameters_moto_would_parse(
     from moto.core.request import Request
     from moto.dynamodb.responses import DynamoHandler
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     request = Request.from_primitives(
         "POST",
@@ -429,11 +429,11 @@ def test_dynamodb_requests_parsed_as_json_give_the_parameters_moto_would_parse(
 
 
 def test_calls_forwarded_from_a_sandbox_get_the_answers_in_process_calls_get(
-    local_aws: LocalAws, stack: StackOutputs, owner: str
+    local_aws: LocalAws, stack: LocalResources, owner: str
 ) -> None:
     from moto.core.models import botocore_stubber
 
-    from labeler.local import aws_channel, moto_hooks
+    from labeler_tools.local import aws_channel, moto_hooks
 
     forwarded: list[str] = []
 
@@ -466,11 +466,11 @@ def test_calls_forwarded_from_a_sandbox_get_the_answers_in_process_calls_get(
 
 
 def test_lambda_tasks_reach_the_backend_directly_with_the_answers_boto3_would_give(
-    local_aws: LocalAws, stack: StackOutputs
+    local_aws: LocalAws, stack: LocalResources
 ) -> None:
     from botocore.exceptions import ClientError
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     assert lambda_eval_utils._invoke_lambda_function is moto_hooks._invoke_lambda_task
     label_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{NAMES.prefix}-label"
@@ -491,7 +491,7 @@ def test_lambda_tasks_reach_the_backend_directly_with_the_answers_boto3_would_gi
 
 
 def test_copy_json_tree_copies_like_deepcopy() -> None:
-    from labeler.local.moto_hooks import copy_json_tree
+    from labeler_tools.local.moto_hooks import copy_json_tree
 
     marker = object()
     original: dict[str, Any] = {
@@ -540,7 +540,7 @@ _ATTRIBUTE_VALUES: list[dict[str, Any]] = [
 def test_stored_attributes_turn_into_the_json_moto_would_build(attribute: dict[str, Any]) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     stored = DynamoType(attribute)
     built = moto_hooks._to_regular_json(stored)
@@ -571,7 +571,7 @@ def test_stored_attributes_turn_into_the_json_moto_would_build(attribute: dict[s
 def test_projections_hold_what_motos_projection_holds(paths: list[list[str]]) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     for value in _ATTRIBUTE_VALUES:
         item = Item(
@@ -603,7 +603,7 @@ def test_the_item_size_limit_is_checked_as_moto_checks_it(sizes: list[int]) -> N
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     def attributes_accepted(setter: Any) -> int:
         item = LimitedSizeDict()
@@ -620,7 +620,7 @@ def test_the_item_size_limit_is_checked_as_moto_checks_it(sizes: list[int]) -> N
     )
 
 
-def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: StackOutputs, owner: str) -> None:
+def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: LocalResources, owner: str) -> None:
     dynamodb = local_aws.session().client("dynamodb")
     item = {
         "Owner": {"S": owner},
@@ -632,7 +632,7 @@ def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: StackO
 
 
 def test_an_identity_pool_can_get_back_its_earlier_id(local_aws: LocalAws, owner: str) -> None:
-    from labeler.local import moto_hooks
+    from labeler_tools.local import moto_hooks
 
     cognito = local_aws.session().client("cognito-identity")
     pool = cognito.create_identity_pool(IdentityPoolName=f"p{owner[:8]}", AllowUnauthenticatedIdentities=True)

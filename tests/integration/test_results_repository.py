@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from labeler.aws.results import ResultsRepository
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.models import ImageStatus
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local.server import LocalAws
 from tests.integration.pipeline_helpers import competing_record
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def repository(local_aws: LocalAws, stack: StackOutputs) -> ResultsRepository:
+def repository(local_aws: LocalAws, stack: LocalResources) -> ResultsRepository:
     return ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
 
 

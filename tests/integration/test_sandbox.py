@@ -1,4 +1,4 @@
-"""Local Lambda sandboxes (labeler.local.sandbox): real processes running real handler modules."""
+"""Local Lambda sandboxes (labeler_tools.local.sandbox): real processes running real handler modules."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from labeler.blueprint import REPO_ROOT
-from labeler.local import aws_channel
-from labeler.local.sandbox import SandboxedLambdas
+from labeler_tools.local import aws_channel
+from labeler_tools.local.sandbox import SandboxedLambdas
 
 MODULE = "tests.integration.sandbox_handlers"
 
@@ -166,7 +166,7 @@ def test_stop_ends_every_sandbox_process(lambdas: SandboxedLambdas) -> None:
 
 
 def test_a_hang_up_fails_every_request_still_waiting_and_every_later_one() -> None:
-    from labeler.local.sandbox import _AwaitedReplies
+    from labeler_tools.local.sandbox import _AwaitedReplies
 
     replies: _AwaitedReplies[str] = _AwaitedReplies()
     answered_id, answered = replies.expect(lambda: ConnectionError("gone"))

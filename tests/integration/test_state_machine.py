@@ -10,17 +10,17 @@ import pytest
 
 import functions.label.handler as label_handler
 from labeler.faults import FailFirstCalls
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.models import ImageFormat, ImageStatus, LabelResult, ObjectRef
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.integration.pipeline_helpers import Pipeline, failure_messages
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def pipeline(local_aws: LocalAws, stack: StackOutputs) -> Pipeline:
+def pipeline(local_aws: LocalAws, stack: LocalResources) -> Pipeline:
     return Pipeline(local_aws.session(), stack)
 
 
@@ -39,7 +39,7 @@ def flaky_labels(monkeypatch: pytest.MonkeyPatch) -> FlakyLabels:
     return install
 
 
-def test_happy_path_stores_a_labeled_record(pipeline: Pipeline, stack: StackOutputs, owner: str) -> None:
+def test_happy_path_stores_a_labeled_record(pipeline: Pipeline, stack: LocalResources, owner: str) -> None:
     key = f"uploads/{owner}/holiday photo+1 (café).jpg"
     event = pipeline.upload(key, photo_like(800, 600))
 
@@ -65,7 +65,7 @@ def test_happy_path_stores_a_labeled_record(pipeline: Pipeline, stack: StackOutp
 
 
 def test_rejected_image_records_reason_publishes_once_and_fails_the_execution(
-    pipeline: Pipeline, stack: StackOutputs, owner: str
+    pipeline: Pipeline, stack: LocalResources, owner: str
 ) -> None:
     key = f"uploads/{owner}/not-really.jpg"
     with failure_messages(pipeline.session, stack.failure_topic_arn) as messages:
@@ -115,7 +115,7 @@ def test_transient_label_errors_are_retried_and_visible_in_history(
 
 
 def test_exhausted_retries_record_failed_and_notify(
-    pipeline: Pipeline, stack: StackOutputs, owner: str, flaky_labels: FlakyLabels
+    pipeline: Pipeline, stack: LocalResources, owner: str, flaky_labels: FlakyLabels
 ) -> None:
     flaky = flaky_labels(1000)
     key = f"uploads/{owner}/outage.jpg"
@@ -142,7 +142,7 @@ def test_exhausted_retries_record_failed_and_notify(
 
 
 def test_duplicate_event_is_absorbed_without_labeling_again(
-    pipeline: Pipeline, stack: StackOutputs, owner: str, flaky_labels: FlakyLabels
+    pipeline: Pipeline, stack: LocalResources, owner: str, flaky_labels: FlakyLabels
 ) -> None:
     key = f"uploads/{owner}/twice.jpg"
     event = pipeline.upload(key, photo_like(200, 200))
@@ -161,7 +161,7 @@ def test_duplicate_event_is_absorbed_without_labeling_again(
 
 
 def test_duplicate_of_a_rejected_image_publishes_nothing_more(
-    pipeline: Pipeline, stack: StackOutputs, owner: str
+    pipeline: Pipeline, stack: LocalResources, owner: str
 ) -> None:
     event = pipeline.upload(f"uploads/{owner}/twice.gif", b"GIF89a" + b"\x00" * 32)
     with failure_messages(pipeline.session, stack.failure_topic_arn) as messages:

@@ -22,9 +22,6 @@ from labeler.aws.results import ResultsRepository
 from labeler.errors import ImageRejected, RejectionCode, StorageThrottled
 from labeler.events import PipelineState, UploadEvent, build_object_created_event, normalize_sequencer
 from labeler.labels.rekognition import RekognitionBackend
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.models import (
     UNOWNED,
     Deletion,
@@ -43,7 +40,10 @@ from labeler.models import (
 )
 from labeler.pipeline import Progress, forget_deleted, label_image, record_outcome, validate_object
 from labeler.quota import DailyQuota
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.integration.pipeline_helpers import competing_record
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ UPLOADED = datetime(2030, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
-def repository(local_aws: LocalAws, stack: StackOutputs) -> ResultsRepository:
+def repository(local_aws: LocalAws, stack: LocalResources) -> ResultsRepository:
     return ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
 
 
@@ -82,7 +82,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def quiet_bucket(local_aws: LocalAws, stack: StackOutputs) -> str:
+def quiet_bucket(local_aws: LocalAws, stack: LocalResources) -> str:
     """A versioned bucket without event notifications: no cleanup Lambda races the test's own."""
     s3 = local_aws.session().client("s3")
     name = f"store-rules-{uuid.uuid4().hex[:12]}"
@@ -249,7 +249,7 @@ def _source(s3: S3Client, event: dict[str, Any]) -> S3ObjectSource:
 
 
 def test_a_key_outside_uploads_is_rejected_before_anything_is_read(
-    s3: S3Client, stack: StackOutputs, progress: Progress, quota: DailyQuota, ledger: _Ledger, owner: str
+    s3: S3Client, stack: LocalResources, progress: Progress, quota: DailyQuota, ledger: _Ledger, owner: str
 ) -> None:
     key = f"elsewhere/{owner}.jpg"
     event = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))
@@ -267,7 +267,7 @@ def test_a_key_outside_uploads_is_rejected_before_anything_is_read(
 
 def test_validate_takes_the_size_from_its_read_charges_the_version_and_marks_it_for_labeling(
     s3: S3Client,
-    stack: StackOutputs,
+    stack: LocalResources,
     progress: Progress,
     repository: ResultsRepository,
     quota: DailyQuota,
@@ -317,7 +317,7 @@ def test_validate_takes_the_size_from_its_read_charges_the_version_and_marks_it_
 
 def test_a_version_with_a_final_outcome_is_a_duplicate_and_charged_nothing(
     s3: S3Client,
-    stack: StackOutputs,
+    stack: LocalResources,
     progress: Progress,
     repository: ResultsRepository,
     quota: DailyQuota,
@@ -348,7 +348,7 @@ def test_a_version_with_a_final_outcome_is_a_duplicate_and_charged_nothing(
 
 
 def test_a_retried_validate_of_an_open_version_is_charged_again_for_the_ledger_to_ignore(
-    s3: S3Client, stack: StackOutputs, progress: Progress, quota: DailyQuota, ledger: _Ledger, owner: str
+    s3: S3Client, stack: LocalResources, progress: Progress, quota: DailyQuota, ledger: _Ledger, owner: str
 ) -> None:
     key = f"uploads/{owner}/retried.jpg"
     event = runner.upload(s3, stack.upload_bucket, key, photo_like(100, 100))

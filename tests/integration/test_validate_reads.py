@@ -11,13 +11,13 @@ from labeler.aws.results import ResultsRepository
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import UploadEvent
 from labeler.imaging import HEADER_BYTES
-from labeler.local import runner
-from labeler.local.provision import StackOutputs
-from labeler.local.server import LocalAws
 from labeler.models import ExecutionRef, ImageStatus, Stage
 from labeler.pipeline import Progress, validate_object
 from labeler.quota import DailyQuota
-from labeler.samples import photo_like
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local import runner
+from labeler_tools.local.server import LocalAws
+from labeler_tools.samples import photo_like
 from tests.corpus import jpeg_with_large_metadata, padded_jpeg
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def _source(local_aws: LocalAws, event: dict[str, object]) -> S3ObjectSource:
 
 
 @pytest.fixture
-def repository(local_aws: LocalAws, stack: StackOutputs) -> ResultsRepository:
+def repository(local_aws: LocalAws, stack: LocalResources) -> ResultsRepository:
     return ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
 
 
@@ -57,7 +57,7 @@ def _s3_requests(source: S3ObjectSource) -> list[str]:
 
 
 def test_a_15_mb_image_costs_one_request_and_at_most_64_kib(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/big.jpg", padded_jpeg())
@@ -73,7 +73,7 @@ def test_a_15_mb_image_costs_one_request_and_at_most_64_kib(
 
 
 def test_large_metadata_needs_only_small_extra_reads(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/exif.jpg", jpeg_with_large_metadata())
@@ -87,7 +87,7 @@ def test_large_metadata_needs_only_small_extra_reads(
 
 
 def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     event = runner.upload(s3, stack.upload_bucket, f"uploads/{owner}/empty.jpg", b"")
@@ -102,7 +102,7 @@ def test_an_empty_object_is_told_from_a_deleted_one_by_a_head_request(
 
 
 def test_object_deleted_before_validation_is_object_gone(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/gone.jpg"
@@ -115,7 +115,7 @@ def test_object_deleted_before_validation_is_object_gone(
 
 
 def test_the_event_version_is_read_even_after_an_overwrite(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/overwritten.jpg"
@@ -126,7 +126,7 @@ def test_the_event_version_is_read_even_after_an_overwrite(
 
 
 def test_progress_is_recorded_and_the_original_name_read(
-    local_aws: LocalAws, stack: StackOutputs, owner: str, progress: Progress, repository: ResultsRepository
+    local_aws: LocalAws, stack: LocalResources, owner: str, progress: Progress, repository: ResultsRepository
 ) -> None:
     s3 = local_aws.session().client("s3")
     key = f"uploads/{owner}/0f3c.jpg"

@@ -17,10 +17,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner, Result
 
-from labeler.cli import app
 from labeler.events import build_object_created_event, execution_input
-from labeler.ops import target as target_module
-from labeler.ops.replay import Replay, ReplayItem
+from labeler_tools.cli import app
+from labeler_tools.ops import target as target_module
+from labeler_tools.ops.replay import Replay, ReplayItem
 
 REGION = "eu-west-1"
 STACK = "ImageLabeler"

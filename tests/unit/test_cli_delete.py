@@ -8,12 +8,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from labeler.cli import app
 from labeler.events import UploadEvent, build_object_created_event
-from labeler.ops import render
-from labeler.ops.delete import DeleteItem, key_problem, summarize
-from labeler.ops.records import RecordView
-from labeler.ops.replay import replay_input
+from labeler_tools.cli import app
+from labeler_tools.ops import render
+from labeler_tools.ops.delete import DeleteItem, key_problem, summarize
+from labeler_tools.ops.records import RecordView
+from labeler_tools.ops.replay import replay_input
 
 LONG_KEY = "uploads/us-east-1:0f8fad5b-d9cb-469f-a165-70867728950e/3f2a9c1d-photo.jpg"
 

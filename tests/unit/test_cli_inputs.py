@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from labeler.cli import app
-from labeler.local.discovery import DISCOVERY_FILE
-from labeler.ops.replay import parse_items
-from labeler.ops.upload import check_owner, collect, plan
-from labeler.ops.when import parse_when
+from labeler_tools.cli import app
+from labeler_tools.deployment import DISCOVERY_FILE, Discovery, write_discovery
+from labeler_tools.ops.replay import parse_items
+from labeler_tools.ops.upload import check_owner, collect, plan
+from labeler_tools.ops.when import parse_when
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 
@@ -104,20 +104,28 @@ def test_a_discovery_file_left_by_a_stopped_stack_is_not_trusted(tmp_path: Path)
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    discovery = {
-        "endpoint_url": "http://127.0.0.1:9",
-        "region": "us-east-1",
-        "upload_bucket": "b",
-        "results_table": "t",
-        "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:p",
-        "pid": int(gone.stdout),
-    }
-    (tmp_path / DISCOVERY_FILE).write_text(json.dumps(discovery))
+    discovery = Discovery(
+        endpoint_url="http://127.0.0.1:9",
+        region="us-east-1",
+        upload_bucket="b",
+        results_table="t",
+        usage_table="u",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:p",
+        failure_topic_arn="arn:aws:sns:us-east-1:123456789012:f",
+        upload_rule="r",
+        identity_pool_id="us-east-1:p",
+        notifications_queue_url="http://127.0.0.1:9/q",
+        web_url="http://127.0.0.1:9/",
+        label_backend="onnx",
+        pid=int(gone.stdout),
+        started_at="2026-12-02T00:00:00+00:00",
+    )
+    write_discovery(tmp_path, discovery)
 
     result = labeler("list", "--data-dir", str(tmp_path))
 
     assert result.exit_code == 1
-    assert f"left over from process {discovery['pid']}" in result.stderr
+    assert f"left over from process {discovery.pid}" in result.stderr
 
 
 def test_profile_without_stack_is_refused() -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.console import Console
 
-from labeler.ops import render
-from labeler.ops.executions import timeline
-from labeler.ops.records import RecordView
-from labeler.ops.replay import Pacer
+from labeler_tools.ops import render
+from labeler_tools.ops.executions import timeline
+from labeler_tools.ops.records import RecordView
+from labeler_tools.ops.replay import Pacer
 
 START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 

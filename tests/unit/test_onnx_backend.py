@@ -24,7 +24,6 @@ from PIL import Image
 
 from labeler.aws import clients
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
-from labeler.labels.base import LabelBackend
 from labeler.labels.onnx_backend import (
     CLASSES_PATH,
     MODEL_PATH,
@@ -35,6 +34,7 @@ from labeler.labels.onnx_backend import (
     title_case,
 )
 from labeler.models import LabelResult, ObjectRef
+from labeler.ports import LabelBackend
 
 # ---------------------------------------------------------------------------------------------------
 # Generated images
@@ -89,7 +89,7 @@ def png_16bit_rgb(pixels: NDArray[np.uint16]) -> bytes:
 @pytest.fixture(scope="module")
 def backend() -> OnnxBackend:
     backend = OnnxBackend()
-    backend.load()
+    backend.warm_up()
     return backend
 
 

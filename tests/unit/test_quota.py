@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from labeler.aws.usage import Limit
 from labeler.errors import ImageRejected, RejectionCode
+from labeler.models import Limit
 from labeler.quota import DailyQuota
 
 NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

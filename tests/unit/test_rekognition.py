@@ -109,13 +109,13 @@ def test_access_denied_is_a_failure_not_a_rejection(stubbed: tuple[RekognitionBa
 
 def test_fault_injection_wraps_the_configured_backend() -> None:
     from labeler.faults import FailFirstCalls
-    from labeler.labels import build_backend
     from labeler.settings import Settings
+    from labeler.wiring import label_backend
 
-    backend = build_backend(Settings(label_backend="rekognition", fail_first_label_calls=3))
+    backend = label_backend(Settings(label_backend="rekognition", fail_first_label_calls=3))
     assert isinstance(backend, FailFirstCalls)
     assert (backend.failures, backend.name) == (3, "rekognition")
     for _ in range(3):
         with pytest.raises(LabelServiceThrottled, match="injected fault"):
             backend.detect_labels(IMAGE)
-    assert isinstance(build_backend(Settings(label_backend="rekognition")), RekognitionBackend)
+    assert isinstance(label_backend(Settings(label_backend="rekognition")), RekognitionBackend)

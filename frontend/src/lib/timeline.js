@@ -1,5 +1,5 @@
 /**
- * One execution as `/api/executions/<name>` explains it (`labeler.ops.executions.ExecutionDetail`: its
+ * One execution as `/api/executions/<name>` explains it (`labeler_tools.ops.executions.ExecutionDetail`: its
  * states in order, each with its attempts), laid out as a timeline: where each state starts and how long
  * it lasts as a share of the execution, its retries, its errors, and how it ended.
  */

@@ -8,8 +8,9 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
+from labeler.aws.codes import error_code
 from labeler.errors import ImageRejected, RejectionCode, StorageThrottled
-from labeler.models import Frozen, ObjectRef
+from labeler.models import ObjectRef, VersionEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -22,10 +23,6 @@ _CUSTOMER_KEY = {"InvalidRequest", "400", "BadRequest"}
 _THROTTLED = {"SlowDown", "ServiceUnavailable", "InternalError", "500", "503", "RequestTimeout"}
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _total_size(response: Any) -> int:
     """The whole object's size from a ranged GET: ``Content-Range: bytes 0-65535/15728640``."""
     content_range = response.get("ContentRange")
@@ -35,7 +32,7 @@ def _total_size(response: Any) -> int:
 
 
 def _translate(error: ClientError, ref: ObjectRef) -> Exception:
-    code = _code(error)
+    code = error_code(error)
     if code in _GONE:
         return ImageRejected(
             RejectionCode.OBJECT_GONE,
@@ -113,7 +110,7 @@ class S3ObjectSource:
             response = self.client.get_object(**self._object_args(), Range=f"bytes={offset}-{end}")  # type: ignore[arg-type]
             data = response["Body"].read()
         except ClientError as error:
-            if self._size is None and _code(error) == "InvalidRange":
+            if self._size is None and error_code(error) == "InvalidRange":
                 self._head()  # empty (size 0), or gone: HeadObject tells which
                 if offset >= self.size:
                     return b""
@@ -122,12 +119,6 @@ class S3ObjectSource:
             self._size, self._metadata = _total_size(response), dict(response.get("Metadata", {}))
         self.bytes_read += len(data)
         return data
-
-
-class VersionEntry(Frozen):
-    version_id: str
-    is_latest: bool
-    is_delete_marker: bool
 
 
 #: Most keys one DeleteObjects call may name.
@@ -157,8 +148,10 @@ class ObjectVersions:
                         if entry["Key"] == key
                     )
         except ClientError as error:
-            if _code(error) in _THROTTLED:
-                raise StorageThrottled(f"S3 answered {_code(error)} listing versions of {key!r}") from error
+            if error_code(error) in _THROTTLED:
+                raise StorageThrottled(
+                    f"S3 answered {error_code(error)} listing versions of {key!r}"
+                ) from error
             raise
         return entries
 

@@ -11,12 +11,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_pascal, to_snake
 
+from labeler.aws.codes import error_code
 from labeler.blueprint import RESULTS_TABLE
 from labeler.errors import StorageThrottled
 from labeler.models import ImageStatus, ResultRecord
@@ -90,12 +91,6 @@ def item_to_record(item: dict[str, Any]) -> ResultRecord:
     return ResultRecord.model_validate(plain)
 
 
-class ResultWriter(Protocol):
-    """What the pipeline needs to record outcomes (the repository, or a fault-injecting wrapper)."""
-
-    def put_if_newer(self, record: ResultRecord) -> bool: ...
-
-
 @dataclass(frozen=True)
 class ResultsRepository:
     client: DynamoDBClient
@@ -121,7 +116,7 @@ class ResultsRepository:
                 },
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code == "ConditionalCheckFailedException":
                 return False
             if code in DYNAMODB_THROTTLED:

@@ -13,32 +13,23 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from labeler.aws.codes import error_code
 from labeler.aws.results import DYNAMODB_THROTTLED
 from labeler.blueprint import USAGE_TABLE
 from labeler.errors import StorageThrottled
+from labeler.models import Limit
+from labeler.quota import day_ends
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 #: Concurrent charges of the same counter cancel each other (TransactionConflict); retried this often.
 _CONFLICT_RETRIES = 5
-
-
-class Limit(StrEnum):
-    """Which daily limit refused a charge."""
-
-    OWNER = "owner"
-    GLOBAL = "global"
-
-
-def day_ends(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -88,7 +79,7 @@ class UsageTable:
             try:
                 self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
+                code = error_code(error)
                 cancelled = error.response.get("CancellationReasons", [])
                 reasons = [reason.get("Code") for reason in cancelled]
                 if code in DYNAMODB_THROTTLED or "ThrottlingError" in reasons:

@@ -1,5 +1,4 @@
-"""Label backends: Rekognition on AWS, an offline model locally; one interface."""
+"""Label backends, each a ``labeler.ports.LabelBackend``: Rekognition on AWS, an offline model locally.
 
-from labeler.labels.base import LabelBackend, build_backend
-
-__all__ = ["LabelBackend", "build_backend"]
+``labeler.wiring`` picks one by name (``LABELER_LABEL_BACKEND``).
+"""

@@ -3,7 +3,7 @@
 Same output schema as Rekognition (``labeler.labels.rekognition``): title-cased names, confidence in
 percent, empty parents/aliases/categories/instances (a classifier has no hierarchy and no boxes).
 
-The model ships in ``labeler/labels/model/`` (see its MODEL_CARD.md; ``scripts/export_model.py``
+The model ships in the ``labeler_model`` package (see its MODEL_CARD.md; ``scripts/export_model.py``
 re-creates it). It is loaded once per process, on first use, behind a lock, and its SHA-256 is checked
 against ``efficientnet_lite0.onnx.sha256`` before onnxruntime sees a byte of it.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.resources
 import io
 import json
 import re
@@ -46,11 +47,12 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from labeler.aws import clients
+from labeler.aws.codes import error_code
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
 from labeler.imaging import MAX_IMAGE_BYTES
 from labeler.models import Label, LabelResult, ObjectRef
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+MODEL_DIR = Path(str(importlib.resources.files("labeler_model")))
 MODEL_PATH = MODEL_DIR / "efficientnet_lite0.onnx"
 CLASSES_PATH = MODEL_DIR / "imagenet_classes.json"
 MODEL_NAME = "efficientnet-lite0-imagenet1k"
@@ -276,7 +278,7 @@ class OnnxBackend:
     Rekognition's threshold through will mostly get no labels.
 
     Thread-safe: the shared onnxruntime session may be run from several threads at once. The model is
-    loaded lazily on the first call (or by :meth:`load`), once per process.
+    loaded lazily on the first call (or by :meth:`warm_up`), once per process.
     """
 
     max_labels: int = 10
@@ -286,8 +288,12 @@ class OnnxBackend:
     name: str = "onnx"
 
     def load(self) -> LoadedModel:
-        """Load (and checksum) the model now instead of on the first image."""
+        """The model, loaded (and checksummed) on the first call in this process."""
         return load_model(self.model_path, self.classes_path)
+
+    def warm_up(self) -> None:
+        """Load and checksum the model now (the init phase), not on the first image."""
+        self.load()
 
     @property
     def model_version(self) -> str:
@@ -352,7 +358,7 @@ class OnnxBackend:
                 )
             return response["Body"].read()
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
+            code = error_code(error)
             if code in _GONE:
                 raise ImageRejected(
                     RejectionCode.OBJECT_GONE,

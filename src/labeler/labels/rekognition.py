@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 
+from labeler.aws.codes import error_code, error_message
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
 from labeler.models import BoundingBox, Instance, Label, LabelResult, ObjectRef
 
@@ -56,6 +57,9 @@ class RekognitionBackend:
     min_confidence: float = 70.0
     name: str = "rekognition"
 
+    def warm_up(self) -> None:
+        """Nothing to load: the client is built with the backend."""
+
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         s3_object = {"Bucket": image.bucket, "Name": image.key}
         if image.version_id:
@@ -67,8 +71,7 @@ class RekognitionBackend:
                 MinConfidence=self.min_confidence,
             )
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            message = str(error.response.get("Error", {}).get("Message", ""))
+            code, message = error_code(error), error_message(error)
             if code in _TRANSIENT:
                 raise LabelServiceThrottled(f"Rekognition answered {code}: {message}") from error
             if code in _REJECTIONS:

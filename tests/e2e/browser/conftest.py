@@ -64,7 +64,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def base_url(site: Running) -> str:
     """pytest-playwright's: ``page.goto("/")`` opens the page that ``labeler local`` serves."""
-    return str(site.discovery["web_url"])
+    return str(site.discovery.web_url)
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def _upload_and_label(upload_page: UploadPage, photo: Path) -> str:
 def _record(site: Running, key: str) -> dict[str, Any] | None:
     owner = key.split("/")[1]
     item = site.client("dynamodb").get_item(
-        TableName=site.discovery["results_table"],
+        TableName=site.discovery.results_table,
         Key={"Owner": {"S": owner}, "ImageName": {"S": key}},
         ConsistentRead=True,
     )
@@ -51,7 +51,7 @@ def _record(site: Running, key: str) -> dict[str, Any] | None:
 
 
 def _versions(site: Running, key: str) -> list[dict[str, Any]]:
-    listing = site.client("s3").list_object_versions(Bucket=site.discovery["upload_bucket"], Prefix=key)
+    listing = site.client("s3").list_object_versions(Bucket=site.discovery.upload_bucket, Prefix=key)
     return [
         entry
         for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
@@ -166,7 +166,7 @@ def test_my_uploads_never_lists_a_deleted_tombstone(upload_page: UploadPage, sit
     owner = answer.value.json()["IdentityId"]
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     site.client("dynamodb").put_item(
-        TableName=site.discovery["results_table"],
+        TableName=site.discovery.results_table,
         Item={
             "Owner": {"S": owner},
             "ImageName": {"S": f"uploads/{owner}/{'0' * 32}.jpg"},

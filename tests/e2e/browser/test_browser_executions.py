@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from labeler.local.web import WebServer
+from labeler_tools.local.web import WebServer
 from tests.e2e.browser.conftest import UploadPage
 from tests.e2e.local_process import Running
 
@@ -52,9 +52,9 @@ def test_the_executions_api_lists_executions_with_their_keys_and_has_no_others(
 ) -> None:
     key = "uploads/api-test/a cat+1.jpg"
     site.client("s3").put_object(
-        Bucket=site.discovery["upload_bucket"], Key=key, Body=photos["cat"].read_bytes()
+        Bucket=site.discovery.upload_bucket, Key=key, Body=photos["cat"].read_bytes()
     )
-    web = site.discovery["web_url"]
+    web = site.discovery.web_url
     deadline = time.monotonic() + 30
     while True:
         status, listing = _get(f"{web}api/executions")

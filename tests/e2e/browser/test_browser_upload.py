@@ -56,7 +56,7 @@ def test_a_photo_is_uploaded_under_the_guest_prefix_and_labeled(
     upload_page.screenshot("2-labeled")
 
     put = sent.value
-    assert urlsplit(put.url).netloc == urlsplit(site.discovery["endpoint_url"]).netloc
+    assert urlsplit(put.url).netloc == urlsplit(site.discovery.endpoint_url).netloc
     assert UPLOAD_PATH.search(unquote(urlsplit(put.url).path)), put.url
     assert put.headers["x-amz-meta-original-name"] == "Chelsea%20the%20cat.jpg"
 
@@ -86,7 +86,7 @@ def test_bounding_boxes_are_drawn_over_the_preview_where_the_record_puts_them(
     upload_page: UploadPage, site: Running, photos: dict[str, Path]
 ) -> None:
     page = upload_page.open().page
-    page.route(lambda url: url.rstrip("/") == site.discovery["endpoint_url"], _with_an_instance)
+    page.route(lambda url: url.rstrip("/") == site.discovery.endpoint_url, _with_an_instance)
     upload_page.picker.set_input_files(photos["cat"])
     card = upload_page.card("Chelsea the cat.jpg")
     upload_page.wait_for(card, "labeled")

@@ -18,14 +18,17 @@ from rich.text import Text
 from typer import _click
 from typer.core import TyperGroup
 
+from labeler.aws.codes import error_summary
 from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
-from labeler.ops.statuses import ExecutionStatus, Replayable
+from labeler.models import ExecutionStatus
+from labeler_tools.deployment import Discovery, discovery_path
+from labeler_tools.ops.statuses import Replayable
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from labeler.ops.replay import Replay, ReplayItem
-    from labeler.ops.target import Target
+    from labeler_tools.ops.replay import Replay, ReplayItem
+    from labeler_tools.ops.target import Target
 
 #: Exit statuses of the operator commands besides 0 (and 130 after Ctrl-C, as typer does).
 EXIT_USAGE, EXIT_NOT_LABELED = 1, 2
@@ -49,7 +52,7 @@ class LabelerCommands(TyperGroup):
     def invoke(self, ctx: _click.Context) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from labeler.ops.errors import OperatorError
+        from labeler_tools.ops.errors import OperatorError
 
         try:
             with _usage_exit_status():
@@ -57,8 +60,7 @@ class LabelerCommands(TyperGroup):
         except OperatorError as error:
             _fail(str(error))
         except ClientError as error:
-            details = error.response.get("Error", {})
-            _fail(f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}")
+            _fail(f"AWS refused {error.operation_name}: {error_summary(error)}")
         except BotoCoreError as error:  # nothing answering, no credentials, ...
             _fail(str(error))
 
@@ -145,7 +147,7 @@ def local(
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("labeler").setLevel(logging.INFO)
-    from labeler.local.stack import LocalOptions, LocalStack
+    from labeler_tools.local.stack import LocalOptions, LocalStack
 
     options = LocalOptions(
         host=host,
@@ -176,7 +178,7 @@ def local(
             raise typer.Exit(1) from error
     _print_banner(discovery, options.data_dir)
     if open_browser:
-        webbrowser.open(discovery["web_url"])
+        webbrowser.open(discovery.web_url)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -186,14 +188,14 @@ def local(
     console.print("stopped.")
 
 
-def _print_banner(discovery: dict[str, Any], data_dir: Path) -> None:
-    endpoint, bucket = discovery["endpoint_url"], discovery["upload_bucket"]
+def _print_banner(discovery: Discovery, data_dir: Path) -> None:
+    endpoint, bucket = discovery.endpoint_url, discovery.upload_bucket
     lines = [
-        f"[bold green]Image Labeler is running locally[/] ({discovery['label_backend']} labels)",
-        f"  web page      {discovery['web_url']}",
-        f"  AWS endpoint  {endpoint}  (region {discovery['region']}, any credentials)",
+        f"[bold green]Image Labeler is running locally[/] ({discovery.label_backend} labels)",
+        f"  web page      {discovery.web_url}",
+        f"  AWS endpoint  {endpoint}  (region {discovery.region}, any credentials)",
         f"  upload        aws s3 cp photo.jpg s3://{bucket}/uploads/me/photo.jpg --endpoint-url {endpoint}",
-        f"  discovery     {data_dir / 'local.json'}",
+        f"  discovery     {discovery_path(data_dir)}",
         "Press Ctrl-C to stop.",
     ]
     for line in lines:
@@ -204,7 +206,7 @@ def _print_notification(body: dict[str, Any]) -> None:
     console.print(f"[yellow]{body['status']}[/] {body['key']}: {body['code']} {body['reason']}")
 
 
-# --- operator commands: parse, call labeler.ops, render, pick the exit status --------------------------
+# --- operator commands: parse, call labeler_tools.ops, render, pick the exit status ---------------------
 
 _TARGET = "Target (default: the running local stack)"
 StackOption = Annotated[
@@ -253,7 +255,7 @@ OwnerFilter = Annotated[
 
 
 def _when(text: str) -> datetime:
-    from labeler.ops.when import parse_when
+    from labeler_tools.ops.when import parse_when
 
     try:
         return parse_when(text)
@@ -276,7 +278,7 @@ UntilOption = Annotated[
 def _target(
     stack: str | None, profile: str | None, region: str | None, endpoint_url: str | None, data_dir: Path
 ) -> Target:
-    from labeler.ops.target import resolve_target
+    from labeler_tools.ops.target import resolve_target
 
     return resolve_target(
         stack=stack, profile=profile, region=region, endpoint_url=endpoint_url, data_dir=data_dir
@@ -343,9 +345,9 @@ def upload(
     * `labeler upload photos/ --wait`
     * `labeler upload 'shots/**/*.png' --owner alice --json > uploaded.json`
     """
-    from labeler.ops import render
-    from labeler.ops.upload import MAX_BYTES, check_owner, collect, plan, wait_for_records
-    from labeler.ops.upload import upload as put_files
+    from labeler_tools.ops import render
+    from labeler_tools.ops.upload import MAX_BYTES, check_owner, collect, plan, wait_for_records
+    from labeler_tools.ops.upload import upload as put_files
 
     try:
         check_owner(owner)
@@ -398,8 +400,8 @@ def status(
 
     Exit status: 0 when every key is LABELED, 2 when some is not (or has no record yet, or was deleted).
     """
-    from labeler.ops import render
-    from labeler.ops.records import Records
+    from labeler_tools.ops import render
+    from labeler_tools.ops.records import Records
 
     target = _target(stack, profile, region, endpoint_url, data_dir)
     records = Records(target.dynamodb, target.results_table)
@@ -450,8 +452,8 @@ def list_records(
     * `labeler list --status FAILED --since 1h`
     * `labeler list --status FAILED --json | labeler replay --stdin`
     """
-    from labeler.ops import render
-    from labeler.ops.records import RecordQuery, Records
+    from labeler_tools.ops import render
+    from labeler_tools.ops.records import RecordQuery, Records
 
     target = _target(stack, profile, region, endpoint_url, data_dir)
     wanted = record_status.upper() if record_status else None
@@ -492,8 +494,8 @@ def executions_list(
 
     Example: `labeler executions list --status FAILED --since 2h`
     """
-    from labeler.ops import render
-    from labeler.ops.executions import list_executions
+    from labeler_tools.ops import render
+    from labeler_tools.ops.executions import list_executions
 
     target = _target(stack, profile, region, endpoint_url, data_dir)
     found = list_executions(target, status=execution_status, since=since, limit=limit)
@@ -523,8 +525,8 @@ def executions_show(
 
     Example: `labeler executions show uploads/cli/0f3c9e2a.jpg`
     """
-    from labeler.ops import render
-    from labeler.ops.executions import explain, find_execution
+    from labeler_tools.ops import render
+    from labeler_tools.ops.executions import explain, find_execution
 
     target = _target(stack, profile, region, endpoint_url, data_dir)
     detail = explain(target, find_execution(target, ident))
@@ -594,8 +596,8 @@ def replay(
     * `labeler replay --error LabelServiceThrottled --wait`
     * `labeler replay --status REJECTED --error UNSUPPORTED_FORMAT --since 1d`
     """
-    from labeler.ops import render
-    from labeler.ops.replay import Replay, Selection, parse_items, summarize
+    from labeler_tools.ops import render
+    from labeler_tools.ops.replay import Replay, Selection, parse_items, summarize
 
     target = _target(stack, profile, region, endpoint_url, data_dir)
     items = [*(keys or []), *(parse_items(sys.stdin.read()) if from_stdin else [])]
@@ -673,9 +675,9 @@ def delete(
     * `labeler delete uploads/alice/cat.jpg --wait`
     * `labeler list --owner mallory --json | labeler delete --stdin`
     """
-    from labeler.ops import render
-    from labeler.ops.delete import Deleter, summarize
-    from labeler.ops.replay import parse_items
+    from labeler_tools.ops import render
+    from labeler_tools.ops.delete import Deleter, summarize
+    from labeler_tools.ops.replay import parse_items
 
     items = [*(keys or []), *(parse_items(sys.stdin.read()) if from_stdin else [])]
     if not items:

@@ -1,7 +1,7 @@
-"""Drive the pipeline directly: upload an object and start its execution with the S3 event.
+"""Drive the pipeline directly: upload an object and start its execution with an S3 event of our making.
 
-Until EventBridge delivery is wired into the local stack, this is how uploads reach the state
-machine locally; tests use it to start executions with exact events (duplicates, old versions).
+In the local stack, uploads reach the state machine through EventBridge as on AWS. Tests and the
+benchmark use this to start executions with exact events (duplicates, old versions, out of order).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from labeler.events import build_object_created_event, execution_input
+from labeler.models import ExecutionStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
-
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 _sequence_lock = threading.Lock()
 _last_sequencer = 0
@@ -71,7 +70,7 @@ def wait_for_execution(
     deadline = time.monotonic() + timeout_s
     while True:
         description = sfn.describe_execution(executionArn=execution_arn)
-        if description["status"] in TERMINAL:
+        if ExecutionStatus(description["status"]).finished:
             return description
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {execution_arn} still {description['status']} after {timeout_s}s")

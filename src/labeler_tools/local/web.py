@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from labeler.blueprint import REPO_ROOT
 from labeler.models import ResultRecord
-from labeler.ops.executions import ExecutionNotFound, execution_arn, explain, list_executions
+from labeler_tools.ops.executions import ExecutionNotFound, execution_arn, explain, list_executions
 
 if TYPE_CHECKING:
-    from labeler.ops.target import Target
+    from labeler_tools.ops.target import Target
 
 FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
 #: What Step Functions allows in an execution name (no ':' or '/': the name is appended to an ARN).
@@ -78,9 +78,10 @@ def render_status_page(records: list[ResultRecord], bucket: str, endpoint: str) 
 class WebServer:
     """Serves the page on its own thread; ``recent_records`` and ``config`` are read per request.
 
-    With ``executions`` (the local stack as ``labeler executions`` sees it), ``/api/executions`` lists the
-    recent executions and ``/api/executions/<name>`` explains one (``labeler.ops.executions``: its states,
-    attempts and errors), as JSON; without it, both answer 404 and the page says the view is unavailable.
+    With ``executions`` (the local stack as ``labeler executions`` sees it), ``/api/executions`` lists
+    the recent executions and ``/api/executions/<name>`` explains one (``labeler_tools.ops.executions``:
+    its states, attempts and errors), as JSON; without it, both answer 404 and the page says the view
+    is unavailable.
     """
 
     #: Executions listed by ``/api/executions``, newest first.

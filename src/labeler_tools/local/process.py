@@ -7,7 +7,6 @@ do from a browser or the CLI, so a client's own work never runs on the stack's i
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import subprocess
@@ -21,8 +20,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from labeler.local.discovery import discovery_path
-from labeler.local.server import free_port
+from labeler_tools.deployment import Discovery, discovery_path
+from labeler_tools.local.server import free_port
 
 #: The `labeler` entry point of the running interpreter's environment.
 LABELER = str(Path(sys.executable).parent / "labeler")
@@ -76,7 +75,7 @@ class LocalProcess:
             self.process.wait()
             raise
 
-    def _wait_for_discovery(self, timeout_s: float = 120) -> dict[str, Any]:
+    def _wait_for_discovery(self, timeout_s: float = 120) -> Discovery:
         path, deadline = discovery_path(self.data_dir), time.monotonic() + timeout_s
         while not path.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -84,13 +83,13 @@ class LocalProcess:
                 self._reader.join(timeout=10)
                 raise RuntimeError(f"labeler local did not come up:\n{self.output}")
             time.sleep(0.1)
-        return dict(json.loads(path.read_text()))
+        return Discovery.model_validate_json(path.read_text())
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
             service,
-            endpoint_url=self.discovery["endpoint_url"],
-            region_name=self.discovery["region"],
+            endpoint_url=self.discovery.endpoint_url,
+            region_name=self.discovery.region,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto accepts any
             config=Config(max_pool_connections=64),
@@ -121,7 +120,7 @@ class LocalProcess:
                 continue
             # After the command: state is field 3 of stat, utime and stime are fields 14 and 15.
             ticks = int(fields[11]) + int(fields[12])
-            role = arguments[3].decode() if b"labeler.local.sandbox" in arguments[:3] else "stack"
+            role = arguments[3].decode() if b"labeler_tools.local.sandbox" in arguments[:3] else "stack"
             found[role] = ticks / os.sysconf("SC_CLK_TCK")
         return found
 

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from labeler.aws.codes import error_summary
 from labeler.models import ObjectRef
-from labeler.ops.records import DELETED, Records, RecordView
+from labeler_tools.ops.records import DELETED, Records, RecordView
 
 if TYPE_CHECKING:
-    from labeler.ops.target import Target
+    from labeler_tools.ops.target import Target
 
 
 class DeleteItem(BaseModel):
@@ -113,11 +114,11 @@ class Deleter:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status in (404, 405):  # 405: the current version is a delete marker
                 return item.model_copy(update={"error": f"no such object in {bucket}"})
-            return item.model_copy(update={"error": _client_error(error)})
+            return item.model_copy(update={"error": error_summary(error)})
         try:
             response = s3.delete_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            return item.model_copy(update={"error": _client_error(error)})
+            return item.model_copy(update={"error": error_summary(error)})
         return item.model_copy(update={"deleted": True, "delete_marker": response.get("VersionId")})
 
     def wait(
@@ -152,8 +153,3 @@ class Deleter:
             else item
             for item in items
         ]
-
-
-def _client_error(error: ClientError) -> str:
-    details = error.response.get("Error", {})
-    return f"{details.get('Code')}: {details.get('Message')}"

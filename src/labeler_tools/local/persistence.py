@@ -18,8 +18,7 @@ from typing import Any
 
 import boto3
 
-from labeler.local.discovery import write_atomically
-from labeler.local.provision import StackOutputs
+from labeler_tools.deployment import LocalResources, write_atomically
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Snapshot:
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomically(self.identity_pool, identity_pool_id + "\n")
 
-    def save(self, session: boto3.Session, stack: StackOutputs) -> dict[str, int]:
+    def save(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
         """Write the current objects and records; returns how many of each were saved."""
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         s3, dynamodb = session.client("s3"), session.client("dynamodb")
@@ -87,7 +86,7 @@ class Snapshot:
         write_atomically(self.results, "".join(json.dumps(item) + "\n" for item in items))
         return {"objects": len(entries), "records": len(items)}
 
-    def restore(self, session: boto3.Session, stack: StackOutputs) -> dict[str, int]:
+    def restore(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
         """Put the saved objects and records back. Call before uploads are delivered to the pipeline."""
         if not self.manifest.exists():
             return {"objects": 0, "records": 0}

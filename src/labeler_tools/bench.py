@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, Self
 
 from labeler.aws.results import ResultsRepository
-from labeler.local.process import LocalProcess
 from labeler.models import ImageStatus
-from labeler.samples import photo_like
+from labeler_tools.local.process import LocalProcess
+from labeler_tools.samples import photo_like
 
 #: The bench's uploads are an operator's: no daily quota applies to them (``--quota-exempt``).
 BENCH_OWNER = "bench"
@@ -73,7 +73,7 @@ def bare_model(images: list[bytes]) -> dict[str, Any]:
     from labeler.labels.onnx_backend import OnnxBackend
 
     backend = OnnxBackend()
-    backend.load()
+    backend.warm_up()
     backend.labels_for_bytes(images[0])  # warm-up
     latencies = []
     started = time.perf_counter()
@@ -194,8 +194,8 @@ class MemorySampler(_Periodic):
 
 def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[dict[str, Any], list[float]]:
     s3 = stack.client("s3")
-    results = ResultsRepository(stack.client("dynamodb"), stack.discovery["results_table"])
-    bucket = stack.discovery["upload_bucket"]
+    results = ResultsRepository(stack.client("dynamodb"), stack.discovery.results_table)
+    bucket = stack.discovery.upload_bucket
     statuses: dict[str, int] = {}
     lock = threading.Lock()
 

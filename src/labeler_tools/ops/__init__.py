@@ -7,5 +7,5 @@
 - ``replay``: re-run failed items (redrive, or a new execution under a derived name)
 - ``render``: rich tables and panels for all of the above
 
-``labeler.cli`` parses options, calls these, renders and picks the exit code.
+``labeler_tools.cli`` parses options, calls these, renders and picks the exit code.
 """

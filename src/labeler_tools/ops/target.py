@@ -22,10 +22,18 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from labeler.local.discovery import DEFAULT_DATA_DIR, DISCOVERY_FILE
-from labeler.ops.errors import OperatorError
+from labeler.aws.codes import error_code, error_message
+from labeler_tools.deployment import (
+    DEFAULT_DATA_DIR,
+    Deployment,
+    DiscoveryUnreadable,
+    StackNames,
+    discovery_path,
+    read_discovery,
+)
+from labeler_tools.ops.errors import OperatorError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,40 +50,13 @@ class TargetError(OperatorError):
     """The deployment could not be found or reached. The message is one line, shown as is (exit 1)."""
 
 
-class StackOutputs(BaseModel):
-    """The CloudFormation outputs of the Image Labeler stack that the CLI needs (``cdk/``: stack.py)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    upload_bucket: str = Field(alias="UploadBucketName")
-    results_table: str = Field(alias="ResultsTableName")
-    state_machine_arn: str = Field(alias="StateMachineArn")
-    region: str = Field(alias="Region")
-
-
-class Discovery(BaseModel):
-    """``<data dir>/local.json``, written by ``labeler local`` while it runs."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    endpoint_url: str
-    region: str
-    upload_bucket: str
-    results_table: str
-    state_machine_arn: str
-    web_url: str | None = None
-    pid: int | None = None
-
-
 @dataclass(frozen=True)
 class Target:
     """A deployment the CLI operates on: where it is, what its resources are called, clients for them."""
 
     #: For people: "local stack at http://127.0.0.1:4566" or "stack ImageLabeler (eu-west-1)".
     description: str
-    upload_bucket: str
-    results_table: str
-    state_machine_arn: str
+    deployment: Deployment
     session: boto3.Session
     #: A stack on this machine: no AWS console. Its calls go to ``endpoint_url`` (over HTTP from
     #: another process) or, when that is None, wherever the session routes them (in process).
@@ -89,9 +70,20 @@ class Target:
         return self.session.region_name or ""
 
     @property
+    def upload_bucket(self) -> str:
+        return self.deployment.upload_bucket
+
+    @property
+    def results_table(self) -> str:
+        return self.deployment.results_table
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.deployment.state_machine_arn
+
+    @property
     def account(self) -> str:
-        """The account id, from the state machine's ARN (``arn:aws:states:<region>:<account>:...``)."""
-        return self.state_machine_arn.split(":")[4]
+        return self.deployment.account
 
     @property
     def s3(self) -> S3Client:
@@ -125,13 +117,12 @@ class Target:
         )
 
 
-def read_stack_outputs(cloudformation: Any, stack: str) -> StackOutputs:
+def read_stack_outputs(cloudformation: Any, stack: str) -> Deployment:
     """DescribeStacks -> the outputs, or a TargetError that says what to check."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "")
+        code, message = error_code(error), error_message(error)
         region = cloudformation.meta.region_name
         if code == "ValidationError" and "does not exist" in message:
             raise TargetError(
@@ -140,7 +131,7 @@ def read_stack_outputs(cloudformation: Any, stack: str) -> StackOutputs:
         raise TargetError(f"Could not read stack {stack!r} in {region}: {code}: {message}") from error
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
     try:
-        return StackOutputs.model_validate(outputs)
+        return Deployment.model_validate(outputs, by_alias=True, by_name=False)
     except ValidationError as error:
         missing = sorted(str(problem["loc"][0]) for problem in error.errors())
         raise TargetError(
@@ -170,13 +161,7 @@ def stack_target(stack: str, profile: str | None = None, region: str | None = No
         raise TargetError(
             "No AWS credentials: pass --profile, set AWS_PROFILE, or run `aws sso login`."
         ) from error
-    return Target(
-        session=session,
-        description=f"stack {stack} ({outputs.region})",
-        upload_bucket=outputs.upload_bucket,
-        results_table=outputs.results_table,
-        state_machine_arn=outputs.state_machine_arn,
-    )
+    return Target(session=session, description=f"stack {stack} ({outputs.region})", deployment=outputs)
 
 
 @functools.cache
@@ -200,22 +185,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _read_discovery(data_dir: Path) -> Discovery | None:
-    path = data_dir / DISCOVERY_FILE
-    try:
-        return Discovery.model_validate_json(path.read_text())
-    except FileNotFoundError:
-        return None
-    except ValidationError as error:
-        raise TargetError(
-            f"{path} is not a discovery file of `labeler local`: {error.errors()[0]['msg']}."
-        ) from error
-
-
-def _probe(endpoint_url: str) -> Discovery:
+def _probe(endpoint_url: str) -> Deployment:
     """An endpoint without a discovery file: the local stack's default names, the state machine looked up."""
-    from labeler.local.provision import StackNames  # light: no moto
-
     names = StackNames()
     sfn = local_session("us-east-1").client("stepfunctions", endpoint_url=endpoint_url, config=_CONFIG)
     try:
@@ -227,8 +198,7 @@ def _probe(endpoint_url: str) -> Discovery:
         raise TargetError(
             f"No Image Labeler stack at {endpoint_url} (no state machine {names.state_machine!r})."
         )
-    return Discovery(
-        endpoint_url=endpoint_url,
+    return Deployment(
         region="us-east-1",
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
@@ -238,24 +208,27 @@ def _probe(endpoint_url: str) -> Discovery:
 
 def local_target(data_dir: Path = DEFAULT_DATA_DIR, endpoint_url: str | None = None) -> Target:
     """The running ``labeler local`` of ``data_dir``; ``endpoint_url`` overrides its discovery file."""
-    discovery = _read_discovery(data_dir)
-    path = data_dir / DISCOVERY_FILE
-    if discovery is None:
-        if endpoint_url is None:
-            raise TargetError(f"No local stack is running (no {path}). {_NOT_RUNNING_HINT}")
-        discovery = _probe(endpoint_url)
-    elif endpoint_url is None and discovery.pid is not None and not _alive(discovery.pid):
+    path = discovery_path(data_dir)
+    try:
+        discovery = read_discovery(data_dir)
+    except DiscoveryUnreadable as error:
+        raise TargetError(str(error)) from error
+    deployment: Deployment
+    if endpoint_url is not None:  # names from the discovery file when there is one
+        deployment, url = discovery or _probe(endpoint_url), endpoint_url
+    elif discovery is None:
+        raise TargetError(f"No local stack is running (no {path}). {_NOT_RUNNING_HINT}")
+    elif not _alive(discovery.pid):
         raise TargetError(
             f"No local stack is running ({path} is left over from process {discovery.pid}). "
             + _NOT_RUNNING_HINT
         )
-    url = endpoint_url or discovery.endpoint_url
+    else:
+        deployment, url = discovery, discovery.endpoint_url
     return Target(
-        session=local_session(discovery.region),
+        session=local_session(deployment.region),
         description=f"local stack at {url}",
-        upload_bucket=discovery.upload_bucket,
-        results_table=discovery.results_table,
-        state_machine_arn=discovery.state_machine_arn,
+        deployment=deployment,
         local=True,
         endpoint_url=url,
     )

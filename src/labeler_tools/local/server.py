@@ -19,9 +19,9 @@ from moto.server import ThreadedMotoServer
 
 from labeler.aws import clients
 from labeler.blueprint import REPO_ROOT
-from labeler.local import moto_hooks
-from labeler.local.runner import next_sequencer
-from labeler.local.sandbox import SandboxedLambdas
+from labeler_tools.local import moto_hooks
+from labeler_tools.local.runner import next_sequencer
+from labeler_tools.local.sandbox import SandboxedLambdas
 
 REGION = "us-east-1"
 #: moto accepts any credentials; these make sure nothing ever signs with a real account's keys.

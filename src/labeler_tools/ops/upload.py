@@ -23,10 +23,10 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from labeler.models import UPLOAD_PREFIX
-from labeler.ops.records import Records, RecordView
+from labeler_tools.ops.records import Records, RecordView
 
 if TYPE_CHECKING:
-    from labeler.ops.target import Target
+    from labeler_tools.ops.target import Target
 
 #: The pipeline rejects larger files (TOO_LARGE); the CLI warns, and uploads them anyway.
 MAX_BYTES = 15 * 1024 * 1024

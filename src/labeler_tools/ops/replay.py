@@ -42,15 +42,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from labeler.aws.codes import error_code, error_summary
 from labeler.events import build_object_created_event, execution_input
-from labeler.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, finished, object_of
-from labeler.ops.records import RecordQuery, Records, RecordView
-from labeler.ops.statuses import Replayable
+from labeler_tools.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, finished, object_of
+from labeler_tools.ops.records import RecordQuery, Records, RecordView
+from labeler_tools.ops.statuses import Replayable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
-    from labeler.ops.target import Target
+    from labeler_tools.ops.target import Target
 
 #: How many replays of one failure the planner follows (each is a new generation); far more than happens.
 MAX_GENERATIONS = 50
@@ -211,12 +212,8 @@ class Replay:
         try:
             return self.plan_item(ident)
         except ClientError as error:
-            details = error.response.get("Error", {})
             return ReplayItem(
-                key=ident,
-                action=Action.SKIP,
-                reason="could not be planned",
-                error=f"{details.get('Code')}: {details.get('Message')}",
+                key=ident, action=Action.SKIP, reason="could not be planned", error=error_summary(error)
             )
 
     def plan_item(self, ident: str) -> ReplayItem:
@@ -399,12 +396,11 @@ class Replay:
                     input=item.input,
                 )
         except ClientError as error:
-            details = error.response.get("Error", {})
-            if details.get("Code") == "ExecutionAlreadyExists":
+            if error_code(error) == "ExecutionAlreadyExists":
                 return item.model_copy(
                     update={"action": Action.RUNNING, "reason": "started meanwhile by another replay"}
                 )
-            return item.model_copy(update={"error": f"{details.get('Code')}: {details.get('Message')}"})
+            return item.model_copy(update={"error": error_summary(error)})
         return item
 
     # -- wait ----------------------------------------------------------------------------------------

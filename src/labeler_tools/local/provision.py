@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -20,6 +19,7 @@ from labeler.blueprint import (
     RESULTS_TABLE,
     USAGE_TABLE,
     FunctionSpec,
+    IndexSpec,
     QuotaSpec,
     deletion_event_pattern,
     function_environment,
@@ -27,72 +27,7 @@ from labeler.blueprint import (
     upload_event_pattern,
     upload_input_transformer,
 )
-
-
-@dataclass(frozen=True)
-class StackNames:
-    """Physical names of one local stack (on AWS, CloudFormation names them)."""
-
-    prefix: str = "image-labeler"
-
-    @property
-    def upload_bucket(self) -> str:
-        return f"{self.prefix}-uploads"
-
-    @property
-    def results_table(self) -> str:
-        return f"{self.prefix}-results"
-
-    @property
-    def usage_table(self) -> str:
-        return f"{self.prefix}-usage"
-
-    @property
-    def deletion_rule(self) -> str:
-        return f"{self.prefix}-deletions"
-
-    @property
-    def failure_topic(self) -> str:
-        return f"{self.prefix}-failures"
-
-    @property
-    def state_machine(self) -> str:
-        return f"{self.prefix}-pipeline"
-
-    @property
-    def upload_rule(self) -> str:
-        return f"{self.prefix}-uploads"
-
-    @property
-    def identity_pool(self) -> str:
-        return f"{self.prefix.replace('-', '_')}_guests"
-
-    @property
-    def notifications_queue(self) -> str:
-        """Local only: an SQS queue subscribed to the failure topic with the email subscription's
-        filter policy, so the console shows what an operator's inbox would get."""
-        return f"{self.prefix}-failure-notifications"
-
-    def function(self, spec: FunctionSpec) -> str:
-        return f"{self.prefix}-{spec.name}"
-
-    def handler_modules(self) -> dict[str, str]:
-        """Function name -> handler module, for the local Lambda runtimes (sandboxes or in process)."""
-        return {self.function(spec): f"functions.{spec.name}.handler" for spec in FUNCTIONS}
-
-
-@dataclass(frozen=True)
-class StackOutputs:
-    """What clients need to find the stack's resources (the discovery file holds the same)."""
-
-    upload_bucket: str
-    results_table: str
-    usage_table: str
-    failure_topic_arn: str
-    state_machine_arn: str
-    upload_rule: str
-    identity_pool_id: str
-    notifications_queue_url: str
+from labeler_tools.deployment import LocalResources, StackNames
 
 
 def _code_zip(spec: FunctionSpec) -> bytes:
@@ -100,6 +35,21 @@ def _code_zip(spec: FunctionSpec) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.write(spec.source_dir / "handler.py", "handler.py")
     return buffer.getvalue()
+
+
+def _key_schema(partition_key: str, sort_key: str) -> list[Any]:
+    return [
+        {"AttributeName": partition_key, "KeyType": "HASH"},
+        {"AttributeName": sort_key, "KeyType": "RANGE"},
+    ]
+
+
+def _index(index: IndexSpec) -> Any:
+    return {
+        "IndexName": index.name,
+        "KeySchema": _key_schema(index.partition_key, index.sort_key),
+        "Projection": {"ProjectionType": "ALL"},
+    }
 
 
 def _assume_role_policy(service: str) -> str:
@@ -118,7 +68,7 @@ def provision(
     environment: dict[str, str] | None = None,
     quota: QuotaSpec = DEFAULT_QUOTA,
     deliver_uploads: bool = True,
-) -> StackOutputs:
+) -> LocalResources:
     """Create every resource of the stack in an empty endpoint.
 
     ``environment`` adds settings for the three functions (e.g. the label backend).
@@ -137,38 +87,11 @@ def provision(
         TableName=names.results_table,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in (
-                RESULTS_TABLE.partition_key,
-                RESULTS_TABLE.sort_key,
-                RESULTS_TABLE.failures_partition_key,
-                RESULTS_TABLE.failures_sort_key,
-            )
+            {"AttributeName": name, "AttributeType": "S"} for name in RESULTS_TABLE.key_attributes
         ],
-        KeySchema=[
-            {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": RESULTS_TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": RESULTS_TABLE.by_time_index,
-                "KeySchema": [
-                    {"AttributeName": RESULTS_TABLE.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": RESULTS_TABLE.time_attribute, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": RESULTS_TABLE.failures_index,
-                "KeySchema": [
-                    {"AttributeName": RESULTS_TABLE.failures_partition_key, "KeyType": "HASH"},
-                    {"AttributeName": RESULTS_TABLE.failures_sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        KeySchema=_key_schema(RESULTS_TABLE.partition_key, RESULTS_TABLE.sort_key),
+        LocalSecondaryIndexes=[_index(index) for index in RESULTS_TABLE.indexes if index.local],
+        GlobalSecondaryIndexes=[_index(index) for index in RESULTS_TABLE.indexes if not index.local],
     )
     dynamodb = session.client("dynamodb")
     dynamodb.update_time_to_live(
@@ -269,7 +192,8 @@ def provision(
     identity_pool_id = session.client("cognito-identity").create_identity_pool(
         IdentityPoolName=names.identity_pool, AllowUnauthenticatedIdentities=True
     )["IdentityPoolId"]
-    return StackOutputs(
+    return LocalResources(
+        region=session.region_name or "",
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
         usage_table=names.usage_table,
@@ -281,7 +205,7 @@ def provision(
     )
 
 
-def set_upload_delivery(session: boto3.Session, stack: StackOutputs, enabled: bool) -> None:
+def set_upload_delivery(session: boto3.Session, stack: LocalResources, enabled: bool) -> None:
     """Turn the upload rule on or off (EventBridge EnableRule / DisableRule)."""
     events = session.client("events")
     if enabled:

@@ -1,6 +1,6 @@
 """Local Lambda sandboxes: each function's handler runs in its own Python process, as on Lambda.
 
-``labeler local`` starts one sandbox process per function (``python -m labeler.local.sandbox``). The
+``labeler local`` starts one sandbox process per function (``python -m labeler_tools.local.sandbox``). The
 process imports the handler once (a warm container), then serves invocations on threads, so a
 function's concurrent invocations share its warm clients and model as they would share a container's
 globals. It runs with the function's own environment (``Environment.Variables`` as provisioned)
@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from labeler.local import aws_channel
-from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
+from labeler_tools.local import aws_channel
+from labeler_tools.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 
 if TYPE_CHECKING:
     from moto.awslambda.models import LambdaFunction
@@ -130,7 +130,7 @@ class Sandbox:
             [
                 sys.executable,
                 "-m",
-                "labeler.local.sandbox",
+                "labeler_tools.local.sandbox",
                 self.module,
                 self.attribute,
                 str(theirs.fileno()),

@@ -8,7 +8,6 @@ any boto3 / aws-cli user find it.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import json
 import logging
@@ -23,17 +22,24 @@ from typing import Any, Literal
 import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
-from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
-from labeler.local import moto_hooks
-from labeler.local.discovery import DEFAULT_DATA_DIR, discovery_path, write_atomically
-from labeler.local.persistence import Snapshot
-from labeler.local.provision import StackNames, StackOutputs, provision, set_upload_delivery
-from labeler.local.server import REGION, LocalAws
-from labeler.local.web import WebServer
-from labeler.models import UPLOAD_PREFIX, ResultRecord
-from labeler.ops.target import Target
+from labeler.blueprint import DEFAULT_QUOTA, PageConfig, QuotaSpec
+from labeler.models import ResultRecord
+from labeler_tools.deployment import (
+    DEFAULT_DATA_DIR,
+    Discovery,
+    LocalResources,
+    StackNames,
+    discovery_path,
+    write_discovery,
+)
+from labeler_tools.local import moto_hooks
+from labeler_tools.local.persistence import Snapshot
+from labeler_tools.local.provision import provision, set_upload_delivery
+from labeler_tools.local.server import REGION, LocalAws
+from labeler_tools.local.web import WebServer
+from labeler_tools.ops.target import Target
 
-log = logging.getLogger("labeler.local")
+log = logging.getLogger("labeler_tools.local")
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class LocalStack:
     options: LocalOptions
     on_notification: Any = None  # Callable[[dict[str, Any]], None]; called for each failure message
     aws: LocalAws | None = field(default=None, init=False)
-    stack: StackOutputs | None = field(default=None, init=False)
+    stack: LocalResources | None = field(default=None, init=False)
     web: WebServer | None = field(default=None, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
@@ -86,7 +92,7 @@ class LocalStack:
             environment["LABELER_MIN_CONFIDENCE"] = str(self.options.min_confidence)
         return environment
 
-    def start(self) -> dict[str, Any]:
+    def start(self) -> Discovery:
         """Bring everything up; returns what the discovery file holds."""
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,9 +118,7 @@ class LocalStack:
             # The executions view: this stack as `labeler executions` sees it.
             executions=Target(
                 description=f"local stack at {self.aws.endpoint_url}",
-                upload_bucket=self.stack.upload_bucket,
-                results_table=self.stack.results_table,
-                state_machine_arn=self.stack.state_machine_arn,
+                deployment=self.stack,
                 session=session,  # in this process: routed to moto's backends directly
                 local=True,
             ),
@@ -128,38 +132,31 @@ class LocalStack:
         # 600 ms p99 latency spikes they caused under load, gone).
         gc.freeze()
         discovery = self.discovery()
-        write_atomically(discovery_path(options.data_dir), json.dumps(discovery, indent=2) + "\n")
+        write_discovery(options.data_dir, discovery)
         return discovery
 
-    def discovery(self) -> dict[str, Any]:
+    def discovery(self) -> Discovery:
         assert self.aws is not None and self.stack is not None and self.web is not None
-        return {
-            "endpoint_url": self.aws.endpoint_url,
-            "region": REGION,
-            "web_url": self.web.url,
-            "upload_bucket": self.stack.upload_bucket,
-            "results_table": self.stack.results_table,
-            "state_machine_arn": self.stack.state_machine_arn,
-            "failure_topic_arn": self.stack.failure_topic_arn,
-            "notifications_queue_url": self.stack.notifications_queue_url,
-            "identity_pool_id": self.stack.identity_pool_id,
-            "label_backend": self.options.label_backend,
-            "pid": os.getpid(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        return Discovery(
+            **self.stack.model_dump(),
+            endpoint_url=self.aws.endpoint_url,
+            web_url=self.web.url,
+            label_backend=self.options.label_backend,
+            pid=os.getpid(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
 
     def _frontend_config(self) -> dict[str, Any]:
-        """``config.json`` for the web page (same keys the CDK deployment writes)."""
+        """``config.json`` for the web page (the same builder as the CDK deployment's)."""
         assert self.aws is not None and self.stack is not None
-        return {
-            "region": REGION,
-            "endpoint": self.aws.endpoint_url,
-            "identityPoolId": self.stack.identity_pool_id,
-            "uploadBucket": self.stack.upload_bucket,
-            "resultsTable": self.stack.results_table,
-            "uploadPrefix": UPLOAD_PREFIX,
-            "local": True,
-        }
+        return PageConfig(
+            region=REGION,
+            endpoint=self.aws.endpoint_url,
+            identity_pool_id=self.stack.identity_pool_id,
+            upload_bucket=self.stack.upload_bucket,
+            results_table=self.stack.results_table,
+            local=True,
+        ).document()
 
     def session(self) -> boto3.Session:
         assert self.aws is not None
@@ -216,19 +213,17 @@ class LocalStack:
     def prune_executions(self) -> int:
         """Forget finished executions beyond ``keep_executions`` (moto would keep them all)."""
         assert self.stack is not None
-        account = self.stack.state_machine_arn.split(":")[4]
-        return moto_hooks.prune_finished_executions(account, REGION, self.options.keep_executions)
+        return moto_hooks.prune_finished_executions(self.stack.account, REGION, self.options.keep_executions)
 
-    def _same_identity_pool_as_before(self, stack: StackOutputs) -> StackOutputs:
+    def _same_identity_pool_as_before(self, stack: LocalResources) -> LocalResources:
         """The pool id of the first start, at every start: a browser keeps its guest identity (the
         SDK caches it per pool id), so its restored uploads stay its own."""
         saved = self.snapshot.identity_pool_id()
         if saved is None or saved.split(":")[0] != REGION:
             self.snapshot.keep_identity_pool_id(stack.identity_pool_id)
             return stack
-        account = stack.state_machine_arn.split(":")[4]
-        moto_hooks.rename_identity_pool(account, REGION, stack.identity_pool_id, saved)
-        return dataclasses.replace(stack, identity_pool_id=saved)
+        moto_hooks.rename_identity_pool(stack.account, REGION, stack.identity_pool_id, saved)
+        return stack.model_copy(update={"identity_pool_id": saved})
 
     def _save(self) -> None:
         assert self.stack is not None

@@ -10,7 +10,7 @@ own ``mock_aws`` hook is), so that every client created afterwards uses them:
   moto's answer (the stack's process, or a sandbox's channel to it) instead of going out over
   HTTP. Clients must use AWS's own endpoints (no ``AWS_ENDPOINT_URL``), which is what moto routes on.
 
-A sandbox process uses both (``labeler.local.sandbox``): its handler's boto3 calls travel over the
+A sandbox process uses both (``labeler_tools.local.sandbox``): its handler's boto3 calls travel over the
 socket pair it already shares with the stack, and the stack dispatches them to moto's backends
 (``moto_hooks.answer_aws_request``). Over HTTP, each call cost the stack a TCP connection (moto's
 werkzeug server closes every one), HTTP parsing and Flask's request handling. Measured with

@@ -5,7 +5,7 @@ Each hook replaces one small, named piece of moto and is covered by a contract t
 
 - Lambda Invoke needs Docker in moto. ``install_lambda_runtime`` replaces the one method that runs
   code, ``LambdaFunction._invoke_lambda``, with a runtime of ours: ``labeler local`` runs each
-  function in its own sandbox process (``labeler.local.sandbox``, with the function's own
+  function in its own sandbox process (``labeler_tools.local.sandbox``, with the function's own
   environment); the tests use ``InProcessLambdas``, which imports the handler module and calls it in
   this process (all functions then share this process's environment), so that a test can reach
   into a handler. Either way a handler exception comes back as the Lambda error payload with
@@ -136,12 +136,12 @@ from labeler.events import (
     build_object_deleted_event,
     transform_input,
 )
-from labeler.local import aws_channel
-from labeler.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 from labeler.models import DeletionType
+from labeler_tools.local import aws_channel
+from labeler_tools.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
 
 Handler = Callable[[Any, Any], Any]
-log = logging.getLogger("labeler.local")
+log = logging.getLogger("labeler_tools.local")
 
 
 #: Runs handlers so that Invoke can stop waiting at the function's timeout.

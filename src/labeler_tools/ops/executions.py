@@ -17,21 +17,20 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from labeler.aws.codes import error_code
 from labeler.events import UploadEvent
-from labeler.local.runner import TERMINAL
-from labeler.models import ObjectRef, TaskError
-from labeler.ops.errors import OperatorError
-from labeler.ops.records import Records
-from labeler.ops.statuses import ExecutionStatus
+from labeler.models import ExecutionStatus, ObjectRef, TaskError
+from labeler_tools.ops.errors import OperatorError
+from labeler_tools.ops.records import Records
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
-    from labeler.ops.target import Target
+    from labeler_tools.ops.target import Target
 
 
 #: Statuses from which RedriveExecution can resume an execution.
-UNSUCCESSFUL = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+UNSUCCESSFUL = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED})
 _MESSAGE_CHARS = 300
 
 
@@ -140,7 +139,7 @@ def describe(sfn: SFNClient, arn: str) -> dict[str, Any] | None:
     try:
         return dict(sfn.describe_execution(executionArn=arn))
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+        if error_code(error) == "ExecutionDoesNotExist":
             return None
         raise
 
@@ -260,4 +259,4 @@ def explain(target: Target, arn: str) -> ExecutionDetail:
 
 
 def finished(status: str) -> bool:
-    return status in TERMINAL
+    return status in ExecutionStatus.__members__ and ExecutionStatus(status).finished

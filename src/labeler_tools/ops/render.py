@@ -14,11 +14,11 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from labeler.models import Label
-from labeler.ops.delete import DeleteItem, DeleteSummary
-from labeler.ops.executions import ExecutionDetail, ExecutionSummary, StateRun
-from labeler.ops.records import RecordView
-from labeler.ops.replay import Action, ReplayItem, Summary
-from labeler.ops.upload import Upload
+from labeler_tools.ops.delete import DeleteItem, DeleteSummary
+from labeler_tools.ops.executions import ExecutionDetail, ExecutionSummary, StateRun
+from labeler_tools.ops.records import RecordView
+from labeler_tools.ops.replay import Action, ReplayItem, Summary
+from labeler_tools.ops.upload import Upload
 
 #: Shown where there is no value.
 NONE = "-"
