@@ -53,11 +53,12 @@ unit: install ## Only the fast tests (no moto server)
 	cd frontend && npm test
 	$(BIN)/pytest tests/unit tests/infrastructure
 
-lint: install ## ruff, ruff format --check, mypy --strict, statelint
+lint: install ## ruff, ruff format --check, mypy --strict, statelint, import-linter (the layer contracts)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src functions tests scripts cdk
 	$(BIN)/statelint statemachine/pipeline.asl.json
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
 
 format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -55,7 +55,7 @@ class UploadPage {
     this.add(cards, { first: true });
     for (const [index, file] of files.entries()) {
       const card = cards[index];
-      const check = checkFile(file);
+      const check = checkFile(file, this.config.maxUploadBytes);
       if (!check.ok) {
         this.show(card, cardState(undefined, { phase: "refused", reason: check.reason }));
         continue;
@@ -196,7 +196,7 @@ class UploadPage {
   async history(cursor = undefined) {
     const page = await this.aws.myUploads(this.owner, { limit: HISTORY_PAGE, cursor });
     const cards = page.records.map((record) => {
-      const key = record.ImageName;
+      const key = record[this.config.table.sortKey];
       const name = record.OriginalName || key.slice(key.lastIndexOf("/") + 1);
       const card = new Card({ name, config: this.config });
       const preview = this.previews.get(key);

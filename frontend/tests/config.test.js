@@ -9,6 +9,8 @@ const deployed = {
   uploadBucket: "imagelabeler-uploads-abc",
   uploadPrefix: "uploads/",
   resultsTable: "ImageLabeler-Results",
+  maxUploadBytes: 15728640,
+  table: { partitionKey: "Owner", sortKey: "ImageName", byTimeIndex: "OwnerByTime" },
 };
 const arn = "arn:aws:states:eu-west-1:123456789012:execution:Pipeline:5f0c-11";
 
@@ -24,7 +26,15 @@ test("the local config.json (labeler local) parses", () => {
 
 test("a config.json without a required key is an error that names it", () => {
   assert.throws(() => parseConfig({ ...deployed, identityPoolId: "" }), /config.json lacks identityPoolId/);
-  assert.throws(() => parseConfig(null), /region, identityPoolId, uploadBucket, resultsTable/);
+  assert.throws(
+    () => parseConfig(null),
+    /region, identityPoolId, uploadBucket, resultsTable, maxUploadBytes, table.partitionKey, table.sortKey, table.byTimeIndex/,
+  );
+  assert.throws(() => parseConfig({ ...deployed, maxUploadBytes: "15 MB" }), /lacks maxUploadBytes$/);
+  assert.throws(
+    () => parseConfig({ ...deployed, table: { ...deployed.table, byTimeIndex: "" } }),
+    /lacks table.byTimeIndex$/,
+  );
 });
 
 test("executions open in the local view, or in the Step Functions console on AWS", () => {

@@ -1,7 +1,9 @@
 """The system's shape, in one place: what the CDK app deploys and what the local runtime provisions.
 
-Names of keys and indexes, the three functions and their settings, the event pattern, and the ASL
-with its substitutions. Neither ``cdk/`` nor ``labeler_tools.local`` hard-code any of this.
+Names of keys and indexes, the functions and their settings, the event patterns and the upload
+input, the ASL with its substitutions, the stack's outputs and the page's ``config.json``. Neither
+``cdk/`` nor ``labeler_tools`` hard-code any of this; it ships in the Lambda layer with the rest of the
+runtime because the handlers read the table's keys and the metric names from it.
 """
 
 from __future__ import annotations

@@ -299,8 +299,8 @@ def main() -> None:
         "--concurrency",
         type=int,
         default=6,
-        help="uploads in flight at once (closed loop): 6 keeps this 2-core machine ~85%% busy; "
-        "1 measures latency alone, not throughput",
+        help="uploads in flight at once (closed loop; the README's Speed section says what each "
+        "setting measured); 1 measures latency alone, not throughput",
     )
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     arguments = parser.parse_args()

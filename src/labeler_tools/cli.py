@@ -146,7 +146,7 @@ def local(
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("labeler").setLevel(logging.INFO)
+    logging.getLogger("labeler_tools").setLevel(logging.INFO)
     from labeler_tools.local.stack import LocalOptions, LocalStack
 
     options = LocalOptions(

@@ -13,10 +13,6 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { shareCredentials } from "./credentials.js";
 import { collectPage } from "./deletion.js";
 
-// labeler.blueprint.RESULTS_TABLE: partition key, sort key and the owner-by-time index.
-const OWNER = "Owner";
-const IMAGE_NAME = "ImageName";
-const BY_TIME_INDEX = "OwnerByTime";
 const STATUS = "Status";
 /** The pipeline URL-decodes this S3 metadata into the record's OriginalName. */
 const ORIGINAL_NAME_HEADER = "x-amz-meta-original-name";
@@ -24,6 +20,7 @@ const UPLOAD_URL_TTL_S = 300;
 
 /** @param {import("./config.js").Config} config */
 export function connect(config) {
+  const { partitionKey, sortKey, byTimeIndex } = config.table;
   const clientConfig = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const credentials = shareCredentials(
     fromCognitoIdentityPool({ identityPoolId: config.identityPoolId, clientConfig }),
@@ -71,7 +68,7 @@ export function connect(config) {
       const { Item } = await dynamo.send(
         new GetCommand({
           TableName: config.resultsTable,
-          Key: { [OWNER]: owner, [IMAGE_NAME]: key },
+          Key: { [partitionKey]: owner, [sortKey]: key },
           ConsistentRead: true,
         }),
       );
@@ -93,10 +90,10 @@ export function connect(config) {
           const { Items = [], LastEvaluatedKey } = await dynamo.send(
             new QueryCommand({
               TableName: config.resultsTable,
-              IndexName: BY_TIME_INDEX,
+              IndexName: byTimeIndex,
               KeyConditionExpression: "#owner = :owner",
               FilterExpression: "attribute_not_exists(#status) OR #status <> :deleted",
-              ExpressionAttributeNames: { "#owner": OWNER, "#status": STATUS },
+              ExpressionAttributeNames: { "#owner": partitionKey, "#status": STATUS },
               ExpressionAttributeValues: { ":owner": owner, ":deleted": "DELETED" },
               ScanIndexForward: false,
               Limit: request.limit,

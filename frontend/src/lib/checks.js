@@ -2,9 +2,6 @@
 
 import { formatBytes } from "./format.js";
 
-/** Rekognition's S3 object limit, the same as the pipeline's TOO_LARGE. */
-export const MAX_BYTES = 15 * 1024 * 1024;
-
 const EXTENSION_BY_TYPE = { "image/jpeg": "jpg", "image/png": "png" };
 const EXTENSION_BY_SUFFIX = { jpg: "jpg", jpeg: "jpg", jpe: "jpg", png: "png" };
 
@@ -15,9 +12,10 @@ function suffix(name) {
 
 /**
  * @param {{name: string, type: string, size: number}} file
+ * @param {number} maxBytes the pipeline's limit (config.json's maxUploadBytes: its TOO_LARGE)
  * @returns {{ok: true, extension: string, contentType: string} | {ok: false, reason: string}}
  */
-export function checkFile({ name, type, size }) {
+export function checkFile({ name, type, size }, maxBytes) {
   // Browsers derive `type` from the name; an empty type leaves only the name to go by.
   const extension = type ? EXTENSION_BY_TYPE[type] : EXTENSION_BY_SUFFIX[suffix(name)];
   if (extension === undefined) {
@@ -27,10 +25,10 @@ export function checkFile({ name, type, size }) {
   if (size === 0) {
     return { ok: false, reason: "The file is empty." };
   }
-  if (size > MAX_BYTES) {
+  if (size > maxBytes) {
     return {
       ok: false,
-      reason: `The file is ${formatBytes(size)}; the limit is ${formatBytes(MAX_BYTES)}.`,
+      reason: `The file is ${formatBytes(size)}; the limit is ${formatBytes(maxBytes)}.`,
     };
   }
   return { ok: true, extension, contentType: extension === "png" ? "image/png" : "image/jpeg" };

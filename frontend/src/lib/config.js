@@ -1,18 +1,29 @@
 /**
  * The page's settings: `config.json`, written by `labeler local` or by the CDK deployment, never by hand.
  *
- * Schema: region, identityPoolId, uploadBucket, resultsTable (required); uploadPrefix (default
- * "uploads/"); endpoint (one URL for every AWS call, local only); local (true under `labeler local`).
+ * Schema (`labeler.blueprint.PageConfig` writes it): region, identityPoolId, uploadBucket, resultsTable,
+ * maxUploadBytes (the pipeline's size limit), table (the results table's partitionKey, sortKey and
+ * byTimeIndex) are required; uploadPrefix (default "uploads/"); endpoint (one URL for every AWS call,
+ * local only); local (true under `labeler local`).
  */
 
 const REQUIRED = ["region", "identityPoolId", "uploadBucket", "resultsTable"];
+const TABLE_KEYS = ["partitionKey", "sortKey", "byTimeIndex"];
 
+/** @typedef {{partitionKey: string, sortKey: string, byTimeIndex: string}} TableKeys */
 /** @typedef {{region: string, identityPoolId: string, uploadBucket: string, resultsTable: string,
- *   uploadPrefix: string, endpoint: string | undefined, local: boolean}} Config */
+ *   maxUploadBytes: number, table: TableKeys, uploadPrefix: string, endpoint: string | undefined,
+ *   local: boolean}} Config */
+
+const isName = (value) => typeof value === "string" && value !== "";
 
 /** @returns {Config} */
 export function parseConfig(raw) {
-  const missing = REQUIRED.filter((key) => typeof raw?.[key] !== "string" || raw[key] === "");
+  const missing = REQUIRED.filter((key) => !isName(raw?.[key]));
+  if (!(Number.isSafeInteger(raw?.maxUploadBytes) && raw.maxUploadBytes > 0)) {
+    missing.push("maxUploadBytes");
+  }
+  missing.push(...TABLE_KEYS.filter((key) => !isName(raw?.table?.[key])).map((key) => `table.${key}`));
   if (missing.length > 0) {
     throw new Error(`config.json lacks ${missing.join(", ")}`);
   }
@@ -21,6 +32,8 @@ export function parseConfig(raw) {
     identityPoolId: raw.identityPoolId,
     uploadBucket: raw.uploadBucket,
     resultsTable: raw.resultsTable,
+    maxUploadBytes: raw.maxUploadBytes,
+    table: { partitionKey: raw.table.partitionKey, sortKey: raw.table.sortKey, byTimeIndex: raw.table.byTimeIndex },
     uploadPrefix: typeof raw.uploadPrefix === "string" ? raw.uploadPrefix : "uploads/",
     endpoint: typeof raw.endpoint === "string" && raw.endpoint !== "" ? raw.endpoint : undefined,
     local: raw.local === true,
