@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 
 import functions.label.handler as label_handler
 from labeler.faults import FailFirstCalls
+from labeler.models import ImageStatus, ResultRecord
 from labeler_tools.cli import app
 from labeler_tools.deployment import Discovery, LocalResources, write_discovery
 from labeler_tools.local.provision import set_upload_delivery
@@ -234,7 +235,7 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
     )
     key = uploaded[0]["key"]
     failed = records.get(key)
-    assert failed is not None and failed.status == "FAILED"
+    assert isinstance(failed, ResultRecord) and failed.status is ImageStatus.FAILED
     # What a restart of `labeler local` leaves: the record, the object re-put under a new version id
     # (uploads are not delivered while restoring), and no executions.
     s3, dynamodb = session.client("s3"), session.client("dynamodb")
@@ -259,7 +260,7 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
         "execution gone: event rebuilt from the record (current object version)"
     ]
     labeled = records.get(key)
-    assert labeled is not None and labeled.status == "LABELED"
+    assert isinstance(labeled, ResultRecord) and labeled.status is ImageStatus.LABELED
     assert labeled.version_id == new_version
     assert labeled.execution_id == replayed["items"][0]["execution_arn"]
 

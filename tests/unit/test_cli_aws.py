@@ -111,27 +111,28 @@ def stack_outputs(aws: StubbedSession, outputs: dict[str, str] = OUTPUTS) -> Non
     )
 
 
-def failed_record(aws: StubbedSession, execution: str = FAILED_RUN) -> None:
+FAILED_ITEM: dict[str, Any] = {
+    "Owner": {"S": "alice"},
+    "ImageName": {"S": KEY},
+    "Bucket": {"S": OUTPUTS["UploadBucketName"]},
+    "Status": {"S": "FAILED"},
+    "FailureStatus": {"S": "FAILED"},
+    "Timestamp": {"S": "2026-11-26T19:00:05.000Z"},
+    "UploadedAt": {"S": "2026-11-26T19:00:00.000Z"},
+    "Size": {"N": "2048"},
+    "ETag": {"S": "abc"},
+    "VersionId": {"S": "v1"},
+    "Sequencer": {"S": "0062E99A88DC4074600000000000000000000000"},
+    "ExecutionId": {"S": FAILED_RUN},
+    "ErrorCode": {"S": "LabelServiceThrottled"},
+    "Error": {"S": "LabelServiceThrottled"},
+}
+
+
+def failed_record(aws: StubbedSession) -> None:
     aws.stub("dynamodb").add_response(
         "get_item",
-        {
-            "Item": {
-                "Owner": {"S": "alice"},
-                "ImageName": {"S": KEY},
-                "Bucket": {"S": OUTPUTS["UploadBucketName"]},
-                "Status": {"S": "FAILED"},
-                "FailureStatus": {"S": "FAILED"},
-                "Timestamp": {"S": "2026-11-26T19:00:05.000Z"},
-                "UploadedAt": {"S": "2026-11-26T19:00:00.000Z"},
-                "Size": {"N": "2048"},
-                "ETag": {"S": "abc"},
-                "VersionId": {"S": "v1"},
-                "Sequencer": {"S": "0062E99A88DC4074600000000000000000000000"},
-                "ExecutionId": {"S": execution},
-                "ErrorCode": {"S": "LabelServiceThrottled"},
-                "Error": {"S": "LabelServiceThrottled"},
-            }
-        },
+        {"Item": FAILED_ITEM},
         {"TableName": OUTPUTS["ResultsTableName"], "Key": ANY, "ConsistentRead": True},
     )
 
@@ -250,6 +251,33 @@ def test_every_resource_comes_from_the_stack_outputs(aws: StubbedSession) -> Non
 
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_a_record_this_cli_cannot_read_is_listed_with_what_is_wrong_and_the_rest_as_usual(
+    aws: StubbedSession,
+) -> None:
+    newer = {**FAILED_ITEM, "ImageName": {"S": "uploads/alice/newer.jpg"}, "Status": {"S": "QUARANTINED"}}
+    newer["Timestamp"] = {"S": "2026-11-26T19:00:06.000Z"}
+    for _ in range(2):  # the table, then --json
+        stack_outputs(aws)
+        aws.stub("dynamodb").add_response(
+            "scan", {"Items": [FAILED_ITEM, newer]}, {"TableName": OUTPUTS["ResultsTableName"]}
+        )
+
+    table = CliRunner().invoke(app, ["list", "--stack", STACK, "--region", REGION], env={"COLUMNS": "80"})
+    listed = labeler("list", "--json")
+
+    assert table.exit_code == 0, table.stderr
+    rows = table.stdout.splitlines()[2:]
+    assert len(rows) == 2 and all(len(row) <= 80 for row in rows)
+    assert "QUARANTINED" in rows[0] and "unreadable: status" in rows[0]
+    assert "FAILED" in rows[1] and "LabelServiceThrottled" in rows[1]
+    assert listed.exit_code == 0, listed.stderr
+    unreadable, failed = json.loads(listed.stdout)
+    assert unreadable["key"] == "uploads/alice/newer.jpg" and unreadable["status"] == "QUARANTINED"
+    assert unreadable["problem"].startswith("status: Input should be")
+    assert unreadable["fields"]["error_code"] == "LabelServiceThrottled"  # every attribute, as stored
+    assert (failed["key"], failed["image_name"], failed["status"]) == (KEY, KEY, "FAILED")
 
 
 def test_a_stack_that_does_not_exist_is_a_one_line_error(aws: StubbedSession) -> None:
@@ -373,6 +401,7 @@ def test_a_replay_that_is_still_running_is_not_started_again(aws: StubbedSession
         "key": KEY,
         "action": "running",
         "reason": "a replay is RUNNING",
+        "original_name": None,
         "status_before": "FAILED",
         "execution_arn": replay_arn(FAILED_RUN),
         "error": None,

@@ -9,11 +9,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from labeler.events import UploadEvent, build_object_created_event
-from labeler_tools.cli import app
-from labeler_tools.ops import render
+from labeler.models import ImageStatus
+from labeler_tools.cli import app, render
 from labeler_tools.ops.delete import DeleteItem, key_problem, summarize
-from labeler_tools.ops.records import RecordView
 from labeler_tools.ops.replay import replay_input
+from tests.unit.cli_samples import record
 
 LONG_KEY = "uploads/us-east-1:0f8fad5b-d9cb-469f-a165-70867728950e/3f2a9c1d-photo.jpg"
 
@@ -41,7 +41,7 @@ def test_only_upload_keys_can_be_deleted(key: str, ok: bool) -> None:
 def test_the_summary_has_one_line_per_key_at_80_columns_with_the_file_name() -> None:
     items = [
         DeleteItem(key=LONG_KEY, original_name="holiday.jpg", deleted=True),
-        DeleteItem(key="uploads/bob/x.png", deleted=True, cleaned_up=True, status_after="DELETED"),
+        DeleteItem(key="uploads/bob/x.png", deleted=True, cleaned_up=True, status_after=ImageStatus.DELETED),
         DeleteItem(key="nope.jpg", error="not an upload key (expected uploads/<owner>/<name>)"),
     ]
     text = _text(render.deletions(items, summarize(items, waited=False)))
@@ -72,21 +72,20 @@ def test_delete_without_keys_is_a_usage_error() -> None:
 
 
 def test_a_deleted_record_says_so() -> None:
-    tombstone = RecordView(
-        key="uploads/alice/cat.jpg", owner="alice", status="DELETED", timestamp="2026-12-02T12:00:00+00:00",
-        expires_at=1_800_000_000,
+    tombstone = record(
+        image_name="uploads/alice/cat.jpg", status=ImageStatus.DELETED, timestamp="2026-12-02T12:00:00+00:00",
+        expires_at=1_800_000_000, original_name=None, error_code=None, reason=None,
     )  # fmt: skip
-    assert render.outcome(tombstone).startswith("deleted")
+    assert render.outcome(tombstone).plain.startswith("deleted")
     shown = _text(render.record(tombstone, None))
     assert "was deleted" in shown and "DELETED" in shown and "forgotten" in shown
 
 
 def test_a_quota_rejection_shows_its_code_and_when_it_resets() -> None:
-    record = RecordView(
-        key="uploads/alice/cat.jpg", owner="alice", status="REJECTED", error_code="QUOTA_EXCEEDED",
-        reason="daily quota of 10 images used up; resets at 2026-12-03 00:00 UTC",
-    )  # fmt: skip
-    assert render.outcome(record) == (
+    rejected = record(
+        error_code="QUOTA_EXCEEDED", reason="daily quota of 10 images used up; resets at 2026-12-03 00:00 UTC"
+    )
+    assert render.outcome(rejected).plain == (
         "QUOTA_EXCEEDED: daily quota of 10 images used up; resets at 2026-12-03 00:00 UTC"
     )
 
@@ -109,6 +108,6 @@ def test_replays_get_the_slim_input_even_from_an_old_full_event() -> None:
 
 
 def test_a_rejected_replay_orders_after_the_rejected_outcome() -> None:
-    rejected = RecordView(key="uploads/alice/a b.jpg", owner="alice", status="REJECTED", sequencer="0A00")
+    rejected = record(image_name="uploads/alice/a b.jpg", sequencer="0A00")
     slim = json.loads(replay_input(_old_input(), rejected))
     assert slim["object"]["sequencer"] == "0A001"

@@ -133,3 +133,43 @@ def test_profile_without_stack_is_refused() -> None:
 
     assert result.exit_code == 1
     assert "add --stack NAME" in result.stderr
+
+
+COMMANDS_WITH_A_TARGET = [
+    ["upload"],
+    ["status"],
+    ["list"],
+    ["executions", "list"],
+    ["executions", "show"],
+    ["replay"],
+    ["delete"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_A_TARGET, ids=" ".join)
+def test_every_command_with_a_target_has_the_target_options_after_it(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    for option, help_text in [
+        ("--stack", "Work on this CloudFormation stack on AWS"),
+        ("--profile", "AWS profile for --stack"),
+        ("--region", "AWS region for --stack"),
+        ("--endpoint-url", "AWS endpoint of a local stack"),
+        ("--data-dir", "Data dir of labeler local"),
+        ("--wide", "Show every column, nothing shortened"),
+    ]:
+        assert option in result.stdout and help_text in result.stdout, option
+    assert "Target (default: the running local stack)" in result.stdout
+
+
+def test_python_dash_m_runs_the_same_app() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "labeler_tools.cli", "executions", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "list" in result.stdout and "show" in result.stdout

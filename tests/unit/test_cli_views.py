@@ -6,12 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from boto3.dynamodb.types import TypeSerializer
 from rich.console import Console
 
-from labeler_tools.ops import render
+from labeler.aws.results import record_to_item
+from labeler_tools.cli import render
 from labeler_tools.ops.executions import timeline
-from labeler_tools.ops.records import RecordView
+from labeler_tools.ops.records import UnreadableRecord, is_final, read_item
 from labeler_tools.ops.replay import Pacer
+from tests.unit import cli_samples as samples
 
 START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 
@@ -22,20 +25,26 @@ def shown(renderable: Any) -> str:
     return console.export_text()
 
 
-def test_a_record_with_a_status_this_cli_does_not_know_is_still_listed() -> None:
-    item = {
-        "Owner": {"S": "alice"},
-        "ImageName": {"S": "uploads/alice/a.jpg"},
-        "Status": {"S": "QUARANTINED"},
-        "Stage": {"S": "SCANNING"},
-        "Timestamp": {"S": "2026-11-26T19:00:00.000Z"},
-        "SomethingNew": {"N": "1"},
-    }
+def test_a_record_with_a_status_this_cli_does_not_know_is_still_listed_as_unreadable() -> None:
+    written = record_to_item(samples.record(image_name="uploads/alice/a.jpg"))
+    newer = {**written, "Status": "QUARANTINED", "Stage": "SCANNING", "SomethingNew": 1}
+    item = {name: TypeSerializer().serialize(value) for name, value in newer.items()}
 
-    record = RecordView.from_item(item)
+    record = read_item(item)
 
-    assert (record.key, record.status, record.done) == ("uploads/alice/a.jpg", "QUARANTINED", False)
-    assert "QUARANTINED" in shown(render.records([record])) and "scanning" in shown(render.records([record]))
+    assert isinstance(record, UnreadableRecord)
+    assert (record.image_name, record.status, is_final(record)) == (
+        "uploads/alice/a.jpg",
+        "QUARANTINED",
+        False,
+    )
+    assert record.fields["stage"] == "SCANNING" and record.fields["something_new"] == 1
+    assert record.problem == (
+        "status: Input should be 'PROCESSING', 'LABELED', 'REJECTED', 'FAILED' or 'DELETED'; "
+        "stage: Input should be 'LABELING'"
+    )
+    listed = shown(render.records([record]))
+    assert "QUARANTINED" in listed and "unreadable: status: Input should be" in listed
 
 
 def test_the_timeline_counts_retries_and_keeps_each_error() -> None:

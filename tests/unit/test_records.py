@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from boto3.dynamodb.types import TypeSerializer
+
 from labeler.aws.results import item_to_record, record_to_item
 from labeler.events import PipelineState, build_object_created_event
 from labeler.models import (
@@ -18,6 +20,7 @@ from labeler.models import (
     LabelResult,
 )
 from labeler.pipeline import build_record
+from labeler_tools.ops.records import read_item
 
 EXECUTION = ExecutionRef(id="arn:aws:states:us-east-1:1:execution:sm:abc", name="abc")
 EVENT = build_object_created_event(
@@ -122,3 +125,10 @@ def test_label_payload_is_trimmed_under_the_budget_keeping_the_most_confident() 
     assert len(trimmed.model_dump_json()) <= 4000
     assert trimmed.labels[0].name == "L0"
     assert all(not label.instances for label in trimmed.labels)
+
+
+def test_the_cli_reads_what_the_pipeline_writes_as_the_same_record() -> None:
+    record = build_record(_state(image=_image(), labels=_labels()), EXECUTION, NOW)
+    wire = {name: TypeSerializer().serialize(value) for name, value in record_to_item(record).items()}
+
+    assert read_item(wire) == record

@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from labeler.aws.codes import error_summary
-from labeler.models import ObjectRef
-from labeler_tools.ops.records import DELETED, Records, RecordView
+from labeler.models import ImageStatus, ObjectRef
+from labeler_tools.ops.records import Records, StoredRecord, status_of
 
 if TYPE_CHECKING:
     from labeler_tools.ops.target import Target
@@ -33,13 +33,13 @@ class DeleteItem(BaseModel):
     key: str
     #: The uploader's file name, from the record, when there is one.
     original_name: str | None = None
-    status_before: str | None = None
+    status_before: ImageStatus | None = None
     deleted: bool = False
     #: The version id of the delete marker S3 created.
     delete_marker: str | None = None
     error: str | None = None
     #: With ``--wait``: the record's status at the end (None: no record any more).
-    status_after: str | None = None
+    status_after: ImageStatus | None = None
     #: With ``--wait``: the record is gone or DELETED.
     cleaned_up: bool | None = None
 
@@ -73,8 +73,8 @@ def key_problem(key: str) -> str | None:
     return None
 
 
-def _gone(record: RecordView | None) -> bool:
-    return record is None or record.status == DELETED
+def _gone(record: StoredRecord | None) -> bool:
+    return record is None or record.status == ImageStatus.DELETED
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Deleter:
         item = DeleteItem(
             key=key,
             original_name=record.original_name if record else None,
-            status_before=record.status if record else None,
+            status_before=status_of(record),
         )
         bucket, s3 = self.target.upload_bucket, self.target.s3
         try:
@@ -130,7 +130,7 @@ class Deleter:
     ) -> list[DeleteItem]:
         """Until the record of every deleted key is gone or DELETED (or the timeout)."""
         pending = [item.key for item in items if item.deleted]
-        after: dict[str, RecordView | None] = {}
+        after: dict[str, StoredRecord | None] = {}
         deadline = time.monotonic() + timeout_s
         while True:
             for key in pending:
@@ -145,7 +145,7 @@ class Deleter:
         return [
             item.model_copy(
                 update={
-                    "status_after": (record.status if (record := after[item.key]) else None),
+                    "status_after": status_of(after[item.key]),
                     "cleaned_up": _gone(after[item.key]),
                 }
             )

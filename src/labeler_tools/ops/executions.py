@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from labeler.aws.codes import error_code
 from labeler.events import UploadEvent
-from labeler.models import ExecutionStatus, ObjectRef, TaskError
+from labeler.models import ExecutionStatus, ImageStatus, ObjectRef, TaskError
 from labeler_tools.ops.errors import OperatorError
-from labeler_tools.ops.records import Records
+from labeler_tools.ops.records import Records, UnreadableRecord, image_status
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -41,7 +41,7 @@ class Frozen(BaseModel):
 class ExecutionSummary(Frozen):
     arn: str
     name: str
-    status: str
+    status: ExecutionStatus
     started: datetime
     stopped: datetime | None = None
     #: The uploaded object the execution is about (from its input event), when known.
@@ -83,7 +83,7 @@ class ExecutionDetail(Frozen):
     object: ObjectRef | None = None
     states: list[StateRun] = Field(default_factory=list)
     #: Outcome status written by the store step (LABELED / REJECTED / FAILED), when it got that far.
-    outcome: str | None = None
+    outcome: ImageStatus | None = None
     labels: list[str] = Field(default_factory=list)
     error: str | None = None
     message: str | None = None
@@ -178,6 +178,10 @@ def find_execution(target: Target, ident: str) -> str:
         return ident
     if "/" in ident:
         record = Records(target.dynamodb, target.results_table).get(ident)
+        if isinstance(record, UnreadableRecord):
+            raise ExecutionNotFound(
+                f"The record of {ident!r} is unreadable ({record.problem}): give the execution's ARN or name."
+            )
         if record is None or not record.execution_id:
             raise ExecutionNotFound(f"No record for {ident!r}, so no execution to show.")
         return record.execution_id
@@ -217,7 +221,7 @@ def timeline(events: Iterable[Mapping[str, Any]]) -> list[StateRun]:
     return [StateRun.model_validate(run) for run in runs]
 
 
-def _outcome(output: str | None) -> tuple[str | None, list[str]]:
+def _outcome(output: str | None) -> tuple[ImageStatus | None, list[str]]:
     """The store step's outcome status and the labels, from a finished execution's output."""
     try:
         document = json.loads(output or "{}")
@@ -227,7 +231,7 @@ def _outcome(output: str | None) -> tuple[str | None, list[str]]:
         return None, []
     labels = (document.get("labels") or {}).get("labels") or []
     names = [f"{label['name']} {label['confidence']:.0f}%" for label in labels if "name" in label]
-    return (document.get("outcome") or {}).get("status"), names
+    return image_status((document.get("outcome") or {}).get("status")), names
 
 
 def history(sfn: SFNClient, arn: str) -> list[dict[str, Any]]:
@@ -256,7 +260,3 @@ def explain(target: Target, arn: str) -> ExecutionDetail:
         console_url=target.console_url(arn),
         input=description.get("input", ""),
     )
-
-
-def finished(status: str) -> bool:
-    return status in ExecutionStatus.__members__ and ExecutionStatus(status).finished

@@ -1,79 +1,114 @@
 """Reading the results table for the CLI: one record, or a filtered list, newest first.
 
 The pipeline writes with :class:`labeler.aws.results.ResultsRepository`; these are the operator's reads.
-Records are read into :class:`RecordView`, which accepts any status (a pipeline newer than this CLI may
-write statuses it does not know, such as PROCESSING) instead of failing the whole listing.
+Items are read as the pipeline's own :class:`labeler.models.ResultRecord`. An item that is not one (a
+newer pipeline wrote a status or a field this CLI does not know, or someone wrote it by hand) is read
+as an :class:`UnreadableRecord`: listed and shown with what is wrong with it, never the end of a whole
+listing, and never trusted (replay skips it, upload --wait does not count it LABELED; delete still
+deletes its object).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from labeler.aws.results import item_fields
 from labeler.blueprint import RESULTS_TABLE
-from labeler.models import UNOWNED, Label, ObjectRef, Timings
+from labeler.models import UNOWNED, ImageStatus, ObjectRef, ResultRecord
 from labeler.pipeline import iso_timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-#: Outcomes after which the pipeline is done with a version (anything else, e.g. PROCESSING, is not).
-TERMINAL_STATUSES = frozenset({"LABELED", "REJECTED", "FAILED"})
+#: Outcomes after which the pipeline is done with a version (PROCESSING, or a status this CLI does not
+#: know, is not one).
+TERMINAL_STATUSES = frozenset({ImageStatus.LABELED, ImageStatus.REJECTED, ImageStatus.FAILED})
 #: Statuses listed by the sparse ``FailuresByTime`` index.
-FAILURE_STATUSES = frozenset({"REJECTED", "FAILED"})
-#: The tombstone of a deleted upload: ``labeler list`` shows it only when asked for by status.
-DELETED = "DELETED"
+FAILURE_STATUSES = frozenset(status for status in ImageStatus if status.is_failure)
+#: Validation problems an unreadable record names (the rest are counted).
+_PROBLEMS_SHOWN = 3
 
 
-class RecordView(BaseModel):
-    """One results-table record as the CLI shows it (see the module docstring for why it is lenient)."""
+class UnreadableRecord(BaseModel):
+    """A results-table item that is no :class:`ResultRecord` of this version, with what it has."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True)
 
-    key: str = Field(validation_alias=AliasChoices("image_name", "key"))
     owner: str
+    image_name: str
+    #: As written: a status this CLI does not know, or one of its own when another field is the problem.
     status: str
-    stage: str | None = None
-    timestamp: str = ""
-    uploaded_at: str | None = None
-    bucket: str = ""
-    size: int | None = None
-    etag: str = ""
-    version_id: str | None = None
-    sequencer: str = ""
-    execution_id: str | None = None
-    original_name: str | None = None
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    labels: list[Label] = Field(default_factory=list)
-    label_model_version: str | None = None
-    label_backend: str | None = None
-    timings: Timings = Field(default_factory=Timings)
-    error_code: str | None = None
-    reason: str | None = None
-    error: str | None = None
-    failed_state: str | None = None
-    #: Epoch seconds after which DynamoDB's TTL removes the item (DELETED tombstones only).
-    expires_at: int | None = None
+    timestamp: str
+    #: What does not validate, one line: ``status: Input should be ...; execution_id: Field required``.
+    problem: str
+    #: Every attribute as read (snake_case, plain JSON values).
+    fields: dict[str, Any]
 
     @property
-    def done(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+    def original_name(self) -> str | None:
+        name = self.fields.get("original_name")
+        return name if isinstance(name, str) else None
 
-    @property
-    def deleted(self) -> bool:
-        return self.status == DELETED
 
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> RecordView:
-        return cls.model_validate(item_fields(item))
+#: A results-table item as read: the pipeline's record, or one this CLI cannot read.
+StoredRecord: TypeAlias = ResultRecord | UnreadableRecord
+
+
+def _problem(error: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in problem['loc']) or 'item'}: {problem['msg']}"
+        for problem in error.errors()
+    ]
+    more = len(problems) - _PROBLEMS_SHOWN
+    return "; ".join(problems[:_PROBLEMS_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def read_item(item: dict[str, Any]) -> StoredRecord:
+    """A raw DynamoDB item (``{"Status": {"S": ...}}``) as a ResultRecord, or as an UnreadableRecord."""
+    fields = item_fields(item)
+    try:
+        return ResultRecord.model_validate(fields)
+    except ValidationError as error:
+        plain: dict[str, Any] = json.loads(json.dumps(fields, default=str))  # sets, binary: JSON values
+        return UnreadableRecord(
+            owner=str(plain.get("owner", "")),
+            image_name=str(plain.get("image_name", "")),
+            status=str(plain.get("status", "")),
+            timestamp=str(plain.get("timestamp", "")),
+            problem=_problem(error),
+            fields=plain,
+        )
+
+
+def image_status(value: str | None) -> ImageStatus | None:
+    """``value`` as a status this CLI knows, else None (no record, or a status of a newer pipeline)."""
+    if value is None:
+        return None
+    try:
+        return ImageStatus(value)
+    except ValueError:
+        return None
+
+
+def status_of(record: StoredRecord | None) -> ImageStatus | None:
+    """The record's status, when there is a record and its status is one this CLI knows."""
+    return None if record is None else image_status(record.status)
+
+
+def is_final(record: StoredRecord) -> bool:
+    """The pipeline is done with this version (LABELED, REJECTED or FAILED), readable or not."""
+    return record.status in TERMINAL_STATUSES
+
+
+def is_labeled(record: StoredRecord | None) -> bool:
+    return isinstance(record, ResultRecord) and record.status is ImageStatus.LABELED
 
 
 class RecordQuery(BaseModel):
@@ -81,7 +116,7 @@ class RecordQuery(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: str | None = None
+    status: ImageStatus | None = None
     owner: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -138,15 +173,15 @@ class Records:
     client: DynamoDBClient
     table: str
 
-    def get(self, key: str) -> RecordView | None:
+    def get(self, key: str) -> StoredRecord | None:
         item = self.client.get_item(
             TableName=self.table,
             Key={RESULTS_TABLE.partition_key: {"S": owner_of(key)}, RESULTS_TABLE.sort_key: {"S": key}},
             ConsistentRead=True,
         ).get("Item")
-        return None if item is None else RecordView.from_item(dict(item))
+        return None if item is None else read_item(dict(item))
 
-    def find(self, query: RecordQuery) -> list[RecordView]:
+    def find(self, query: RecordQuery) -> list[StoredRecord]:
         """Records matching ``query``, newest first, at most ``query.limit``.
 
         REJECTED / FAILED read the ``FailuresByTime`` index, an owner the ``OwnerByTime`` index: both
@@ -154,7 +189,7 @@ class Records:
         (fine locally and for small tables; on a large one prefer --status FAILED/REJECTED or --owner).
         DELETED tombstones are left out unless ``query.status`` is DELETED.
         """
-        records: Iterable[RecordView]
+        records: Iterable[StoredRecord]
         if query.status in FAILURE_STATUSES:
             e = _Expressions()
             key = [f"{e.name(RESULTS_TABLE.failures_partition_key)} = {e.value(str(query.status))}"]
@@ -168,13 +203,13 @@ class Records:
             records = self._newest_first(RESULTS_TABLE.by_time_index, e, key + e.time_range(query), status)
         else:
             records = sorted(self._scan(query), key=lambda record: record.timestamp, reverse=True)
-        if query.status != DELETED:
-            records = (record for record in records if not record.deleted)
+        if query.status is not ImageStatus.DELETED:
+            records = (record for record in records if record.status != ImageStatus.DELETED)
         return list(islice(records, query.limit))
 
     def _newest_first(
         self, index: str, e: _Expressions, key: list[str], filters: list[str]
-    ) -> Iterator[RecordView]:
+    ) -> Iterator[StoredRecord]:
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             IndexName=index,
@@ -182,13 +217,13 @@ class Records:
             **e.parameters(KeyConditionExpression=key, FilterExpression=filters),
         )
         for page in pages:
-            yield from (RecordView.from_item(dict(item)) for item in page.get("Items", []))
+            yield from (read_item(dict(item)) for item in page.get("Items", []))
 
-    def _scan(self, query: RecordQuery) -> Iterator[RecordView]:
+    def _scan(self, query: RecordQuery) -> Iterator[StoredRecord]:
         e = _Expressions()
         filters = [f"{e.name('Status')} = {e.value(query.status)}"] if query.status else []
         pages = self.client.get_paginator("scan").paginate(
             TableName=self.table, **e.parameters(FilterExpression=filters + e.time_range(query))
         )
         for page in pages:
-            yield from (RecordView.from_item(dict(item)) for item in page.get("Items", []))
+            yield from (read_item(dict(item)) for item in page.get("Items", []))

@@ -44,8 +44,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeler.aws.codes import error_code, error_summary
 from labeler.events import build_object_created_event, execution_input
-from labeler_tools.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, finished, object_of
-from labeler_tools.ops.records import RecordQuery, Records, RecordView
+from labeler.models import ExecutionStatus, ImageStatus, ResultRecord
+from labeler_tools.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, object_of
+from labeler_tools.ops.records import (
+    RecordQuery,
+    Records,
+    StoredRecord,
+    UnreadableRecord,
+    status_of,
+)
 from labeler_tools.ops.statuses import Replayable
 
 if TYPE_CHECKING:
@@ -77,10 +84,12 @@ class Selection(BaseModel):
     owner: str | None = None
     items: tuple[str, ...] = ()
 
-    def has_error(self, record: RecordView) -> bool:
-        """``--error``: the record's code or error name, in any case (DynamoDB cannot compare so)."""
-        codes = {(record.error_code or "").lower(), (record.error or "").lower()}
-        return self.error is None or self.error.lower() in codes
+    def has_error(self, record: StoredRecord) -> bool:
+        """``--error``: the record's code or error name, in any case (DynamoDB cannot compare so). An
+        unreadable record is kept: its plan says why it is not replayed."""
+        if self.error is None or isinstance(record, UnreadableRecord):
+            return True
+        return self.error.lower() in {(record.error_code or "").lower(), (record.error or "").lower()}
 
 
 class ReplayItem(BaseModel):
@@ -91,12 +100,14 @@ class ReplayItem(BaseModel):
     key: str
     action: Action
     reason: str
-    status_before: str | None = None
+    #: The uploader's file name, from the record, when there is one.
+    original_name: str | None = None
+    status_before: ImageStatus | None = None
     #: The execution that is redriven, started, or already running.
     execution_arn: str | None = None
     error: str | None = None
-    execution_status: str | None = None
-    status_after: str | None = None
+    execution_status: ExecutionStatus | None = None
+    status_after: ImageStatus | None = None
     input: str = Field(default="", exclude=True)
     client_token: str = Field(default="", exclude=True)
 
@@ -128,7 +139,7 @@ def summarize(items: Sequence[ReplayItem], waited: bool) -> Summary:
     def count(predicate: Callable[[ReplayItem], bool]) -> int:
         return sum(1 for item in items if predicate(item))
 
-    succeeded = count(lambda item: item.followed and item.status_after == "LABELED")
+    succeeded = count(lambda item: item.followed and item.status_after is ImageStatus.LABELED)
     followed = count(lambda item: item.followed)
     return Summary(
         replayed=count(lambda item: item.action is Action.RESTART and item.started),
@@ -154,13 +165,13 @@ def parse_items(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def replay_input(event_json: str, record: RecordView | None) -> str:
+def replay_input(event_json: str, record: ResultRecord | None) -> str:
     """The slim execution input (an old input with the whole S3 event is slimmed, like the rule does).
 
     A REJECTED record's replay carries its sequencer plus one digit (see the module docstring).
     """
     event = execution_input(json.loads(event_json))
-    if record is not None and record.status == "REJECTED":
+    if record is not None and record.status is ImageStatus.REJECTED:
         event["object"]["sequencer"] = record.sequencer + "1"
     return json.dumps(event)
 
@@ -195,13 +206,13 @@ class Replay:
         if self.selection.items:
             return list(dict.fromkeys(self.selection.items))
         query = RecordQuery(
-            status=self.selection.status.value,
+            status=ImageStatus(self.selection.status),
             owner=self.selection.owner,
             since=self.selection.since,
             until=self.selection.until,
         )
         found = [record for record in self.records.find(query) if self.selection.has_error(record)]
-        return [record.key for record in reversed(found)]
+        return [record.image_name for record in reversed(found)]
 
     def plan(self, candidates: Iterable[str]) -> list[ReplayItem]:
         """What would happen to each candidate, in order. Read-only (``--dry-run`` stops here)."""
@@ -227,7 +238,11 @@ class Replay:
             key, root = ref.key, ident
         else:
             key, root = ident, None
-        record = self.records.get(key)
+        stored = self.records.get(key)
+        if isinstance(stored, UnreadableRecord):
+            reason = f"its record is unreadable (status {stored.status}): {stored.problem}"
+            return self._skip(key, stored, reason)
+        record = stored
         skip = self._skip_reason(record)
         if skip:
             return self._skip(key, record, skip)
@@ -235,26 +250,33 @@ class Replay:
         # one whose execution stopped without an outcome (timed out, aborted) is replayed.
         return self._plan_from(key, record, root or (record.execution_id if record else None), description)
 
-    def _skip_reason(self, record: RecordView | None) -> str | None:
+    def _skip_reason(self, record: ResultRecord | None) -> str | None:
         """None when the record (or its absence: never recorded) does not rule a replay out."""
         if record is None:
             return None
-        if record.status == "LABELED":
+        if record.status is ImageStatus.LABELED:
             return "already LABELED"
-        if record.status == "REJECTED" and self.selection.status is not Replayable.REJECTED:
+        if record.status is ImageStatus.REJECTED and self.selection.status is not Replayable.REJECTED:
             return "REJECTED (the image's fault); replay rejections with --status REJECTED"
         return None
 
-    def _skip(self, key: str, record: RecordView | None, reason: str) -> ReplayItem:
+    def _skip(self, key: str, record: StoredRecord | None, reason: str) -> ReplayItem:
+        return self._item(key, record, action=Action.SKIP, reason=reason)
+
+    @staticmethod
+    def _item(key: str, record: StoredRecord | None, **fields: Any) -> ReplayItem:
+        """An item for ``key``, with what its record says (the file name, the status before)."""
         return ReplayItem(
-            key=key, action=Action.SKIP, reason=reason, status_before=record.status if record else None
+            key=key,
+            original_name=record.original_name if record else None,
+            status_before=status_of(record),
+            **fields,
         )
 
     def _plan_from(
-        self, key: str, record: RecordView | None, root: str | None, description: dict[str, Any] | None
+        self, key: str, record: ResultRecord | None, root: str | None, description: dict[str, Any] | None
     ) -> ReplayItem:
         """Follow the replays of ``root`` to the latest attempt and decide what to do with it."""
-        status_before = record.status if record else None
         previous = root or self._object_uri(key, record)
         latest = description if root else None
         if root and latest is None:
@@ -268,15 +290,11 @@ class Replay:
             previous, latest = following["executionArn"], following
         if latest is None:
             return self._restart_rebuilt(key, record, previous)
-        status, arn = latest["status"], latest["executionArn"]
+        status, arn = ExecutionStatus(latest["status"]), latest["executionArn"]
         which = "its execution" if arn == root else "a replay"
-        if not finished(status):
-            return ReplayItem(
-                key=key,
-                action=Action.RUNNING,
-                reason=f"{which} is {status}",
-                status_before=status_before,
-                execution_arn=arn,
+        if not status.finished:
+            return self._item(
+                key, record, action=Action.RUNNING, reason=f"{which} is {status}", execution_arn=arn
             )
         if status not in UNSUCCESSFUL:
             return self._skip(key, record, f"{which} {status}")
@@ -285,32 +303,32 @@ class Replay:
             if detail.stopped_in_task:
                 state = detail.states[-1].name
                 token = hashlib.sha256(f"{arn}#{detail.redrive_count}".encode()).hexdigest()[:32]
-                return ReplayItem(
-                    key=key,
+                return self._item(
+                    key,
+                    record,
                     action=Action.REDRIVE,
                     reason=f"{status} in task {state}: redrive resumes there",
-                    status_before=status_before,
                     execution_arn=arn,
                     client_token=f"replay-{token}",
                 )
         ended = "ended in the Fail state" if latest.get("redriveStatus") == "REDRIVABLE" else status
-        return ReplayItem(
-            key=key,
+        return self._item(
+            key,
+            record,
             action=Action.RESTART,
             reason=f"{ended}: new execution, same input",
-            status_before=status_before,
             execution_arn=execution_arn(self.target.state_machine_arn, replay_name(arn)),
             input=self._replay_input(latest["input"], record),
         )
 
-    def _object_uri(self, key: str, record: RecordView | None) -> str:
+    def _object_uri(self, key: str, record: ResultRecord | None) -> str:
         bucket = record.bucket if record and record.bucket else self.target.upload_bucket
         return f"s3://{bucket}/{key}"
 
-    def _replay_input(self, event_json: str, record: RecordView | None) -> str:
+    def _replay_input(self, event_json: str, record: ResultRecord | None) -> str:
         return replay_input(event_json, record)
 
-    def _restart_rebuilt(self, key: str, record: RecordView | None, previous: str) -> ReplayItem:
+    def _restart_rebuilt(self, key: str, record: ResultRecord | None, previous: str) -> ReplayItem:
         """The execution is gone: rebuild its S3 event from the record and the object as it is now."""
         bucket = record.bucket if record and record.bucket else self.target.upload_bucket
         head, why = self._head(bucket, key, record)
@@ -331,17 +349,17 @@ class Replay:
         )
         # The same event on every run, so that StartExecution of the same name is idempotent.
         event["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-        return ReplayItem(
-            key=key,
+        return self._item(
+            key,
+            record,
             action=Action.RESTART,
             reason=why,
-            status_before=record.status if record else None,
             execution_arn=execution_arn(self.target.state_machine_arn, name),
             input=self._replay_input(json.dumps(event), record),
         )
 
     def _head(
-        self, bucket: str, key: str, record: RecordView | None
+        self, bucket: str, key: str, record: ResultRecord | None
     ) -> tuple[HeadObjectOutputTypeDef | None, str]:
         """HeadObject of the recorded version, else of the current one if it has the recorded ETag."""
         s3 = self.target.s3
@@ -414,13 +432,14 @@ class Replay:
     ) -> list[ReplayItem]:
         """Until every followed execution has finished (or the timeout); then read each item's record."""
         pending = {item.execution_arn for item in items if item.followed and item.execution_arn}
-        statuses: dict[str, str] = {}
+        statuses: dict[str, ExecutionStatus] = {}
         deadline = time.monotonic() + timeout_s
         while True:
             for arn in sorted(pending - statuses.keys()):
                 description = describe(self.target.sfn, arn)
-                if description is not None and finished(description["status"]):
-                    statuses[arn] = description["status"]
+                status = ExecutionStatus(description["status"]) if description else None
+                if status is not None and status.finished:
+                    statuses[arn] = status
             if on_progress is not None:
                 on_progress(len(statuses), len(pending))
             if len(statuses) == len(pending) or time.monotonic() > deadline:
@@ -428,13 +447,12 @@ class Replay:
             time.sleep(poll_s)
         return [self._outcome(item, statuses) for item in items]
 
-    def _outcome(self, item: ReplayItem, statuses: dict[str, str]) -> ReplayItem:
+    def _outcome(self, item: ReplayItem, statuses: dict[str, ExecutionStatus]) -> ReplayItem:
         if not item.followed or item.execution_arn is None:
             return item
-        record = self.records.get(item.key)
         return item.model_copy(
             update={
-                "execution_status": statuses.get(item.execution_arn, "RUNNING"),
-                "status_after": record.status if record else None,
+                "execution_status": statuses.get(item.execution_arn, ExecutionStatus.RUNNING),
+                "status_after": status_of(self.records.get(item.key)),
             }
         )

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from labeler.models import UPLOAD_PREFIX
-from labeler_tools.ops.records import Records, RecordView
+from labeler_tools.ops.records import Records, StoredRecord, is_final, is_labeled
 
 if TYPE_CHECKING:
     from labeler_tools.ops.target import Target
@@ -45,11 +45,12 @@ class Upload(BaseModel):
     content_type: str
     version_id: str | None = None
     error: str | None = None
-    record: RecordView | None = None
+    #: With ``--wait``: the image's record (an unreadable one is never LABELED).
+    record: StoredRecord | None = None
 
     @property
     def labeled(self) -> bool:
-        return self.record is not None and self.record.status == "LABELED"
+        return is_labeled(self.record)
 
 
 def check_owner(owner: str) -> str:
@@ -146,7 +147,7 @@ def wait_for_records(
 ) -> list[Upload]:
     """Poll the results table until every uploaded file has a final record (or the timeout)."""
     records = Records(target.dynamodb, target.results_table)
-    found: dict[str, RecordView] = {}
+    found: dict[str, StoredRecord] = {}
     pending = [item.key for item in uploads if item.error is None]
     total = len(pending)
     deadline = time.monotonic() + timeout_s
@@ -155,7 +156,7 @@ def wait_for_records(
             record = records.get(key)
             if record is not None:
                 found[key] = record
-        pending = [key for key in pending if key not in found or not found[key].done]
+        pending = [key for key in pending if key not in found or not is_final(found[key])]
         if on_progress is not None:
             on_progress(total - len(pending), total)
         if not pending or time.monotonic() > deadline:
