@@ -134,6 +134,10 @@ def test_the_file_size_limit_is_15_mib_inclusive() -> None:
     assert rejection(image, declared_size=24 * 1024 * 1024 + 300 * 1024)[1] == (
         "The file is 24.3 MiB; the limit is 15 MiB."
     )
+    # One decimal hides a wrong divisor near 15 MiB (1025 gives 15.0 too); at 100 MiB it shows.
+    assert (
+        rejection(image, declared_size=100 * 1024 * 1024)[1] == "The file is 100.0 MiB; the limit is 15 MiB."
+    )
 
 
 def test_an_empty_file_is_empty_before_anything_else() -> None:
