@@ -24,7 +24,7 @@ from labeler_tools.local.server import LocalAws, free_port
 NAMES = StackNames(prefix="test-labeler")
 
 # Before any handler module reads its settings; fake credentials so nothing can reach a real account.
-# In this process boto3 calls go to moto's backends in process (labeler_tools.local.moto_hooks).
+# In this process boto3 calls go to moto's backends in process (labeler_tools.local.hooks.core).
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",

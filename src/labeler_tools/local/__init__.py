@@ -1,1 +1,2 @@
-"""The local runtime: moto as the embedded AWS, with hooks that run our real handlers in process."""
+"""The local runtime: moto as the embedded AWS, with hooks (``hooks``) that run our real handlers, in
+sandbox processes (``labeler local``) or in this process (the tests)."""

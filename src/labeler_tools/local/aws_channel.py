@@ -4,19 +4,17 @@ Two botocore hooks, installed process-wide through ``botocore.handlers.BUILTIN_H
 own ``mock_aws`` hook is), so that every client created afterwards uses them:
 
 - ``sign_headers_only``: SigV4's headers without the signature. moto checks no signatures, and
-  computing one was a tenth of each call's CPU. The Authorization header still names the access key
-  and scope, from which moto takes the account and (S3) the region.
+  computing one costs CPU on every call. The Authorization header still names the access key and
+  scope, from which moto takes the account and (S3) the region.
 - ``forward_requests``: every request is handed, already serialised, to a function that returns
   moto's answer (the stack's process, or a sandbox's channel to it) instead of going out over
   HTTP. Clients must use AWS's own endpoints (no ``AWS_ENDPOINT_URL``), which is what moto routes on.
 
 A sandbox process uses both (``labeler_tools.local.sandbox``): its handler's boto3 calls travel over the
 socket pair it already shares with the stack, and the stack dispatches them to moto's backends
-(``moto_hooks.answer_aws_request``). Over HTTP, each call cost the stack a TCP connection (moto's
-werkzeug server closes every one), HTTP parsing and Flask's request handling. Measured with
-``make bench`` (300 images, 6 in flight, two interleaved pairs on the 2-vCPU box): the stack's CPU
-per image fell from 45-46 ms to 35-37 ms, and all processes' CPU per image from 104-107 ms to
-85-89 ms.
+(``labeler_tools.local.hooks.core.answer_aws_request``). Over HTTP, each call cost the stack a TCP
+connection (moto's werkzeug server closes every one), HTTP parsing and Flask's request handling
+(the CPU per image before and after: ``make bench``, in the README).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a local Lambda invocation hands a handler and answers for it: shared by the in-process runtime
-(``moto_hooks.InProcessLambdas``) and the sandbox processes (``labeler_tools.local.sandbox``), which must
-not import moto."""
+(``labeler_tools.local.in_process_lambdas``) and the sandbox processes (``labeler_tools.local.sandbox``),
+which must not import moto."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ Why processes and not threads in the stack's process:
   scales with cores.
 
 Why the channel and not HTTP to the stack's moto server: over HTTP each call also cost the stack a
-TCP connection, HTTP parsing and Flask's request handling: about 18% of all the CPU an image took
-(numbers in ``aws_channel``).
+TCP connection, HTTP parsing and Flask's request handling (the CPU per image before and after:
+``make bench``, in the README).
 
 Wire protocol (a private socket pair, ``multiprocessing.connection`` framing, tagged tuples):
 - sandbox to stack: ``("ready",)`` once its handler is imported; ``("result", request_id,

@@ -1,4 +1,5 @@
-"""moto in server mode on loopback, configured to execute our ASL with our handlers in process."""
+"""moto in server mode on loopback, with our hooks (``labeler_tools.local.hooks``): it executes our ASL
+and runs our handlers, in sandbox processes (``labeler local``) or in this process (the tests)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from moto.server import ThreadedMotoServer
 
 from labeler.aws import clients
 from labeler.blueprint import REPO_ROOT
-from labeler_tools.local import moto_hooks
+from labeler_tools.local import hooks
+from labeler_tools.local.hooks.core import answer_aws_request, route_in_process_calls
+from labeler_tools.local.in_process_lambdas import InProcessLambdas
 from labeler_tools.local.runner import next_sequencer
 from labeler_tools.local.sandbox import SandboxedLambdas
 
@@ -71,10 +74,10 @@ class LocalAws:
                 "MOTO_PORT": str(self.port),
             }
         )
-        # In this process, AWS calls are routed to moto's backends directly (moto_hooks); the
+        # In this process, AWS calls are routed to moto's backends directly (hooks.core); the
         # endpoint URL is for other processes (see the discovery file).
         os.environ.pop("AWS_ENDPOINT_URL", None)
-        moto_hooks.route_in_process_calls()
+        route_in_process_calls()
         clients.reset()
         # moto's backends live in the process, not in the server: a server started after another one
         # in the same process (a second test session, as mutmut runs them) starts empty.
@@ -83,18 +86,14 @@ class LocalAws:
         # The handlers live in functions/<name>/handler.py at the repository root, outside the package.
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
+        runtime: SandboxedLambdas | InProcessLambdas
         if self.sandboxes:
-            self._lambdas = SandboxedLambdas(
-                self.handler_modules, self._sandbox_environment(), moto_hooks.answer_aws_request
+            runtime = self._lambdas = SandboxedLambdas(
+                self.handler_modules, self._sandbox_environment(), answer_aws_request
             )
-            moto_hooks.install_lambda_runtime(self._lambdas)
         else:
-            moto_hooks.install_lambda_runtime(moto_hooks.InProcessLambdas(self.handler_modules))
-        moto_hooks.install_eventbridge_delivery(next_sequencer)
-        moto_hooks.serialise_mutations()
-        moto_hooks.install_speedups()
-        moto_hooks.invoke_lambda_tasks_directly()
-        moto_hooks.scale_retry_waits(self.retry_wait_factor)
+            runtime = InProcessLambdas(self.handler_modules)
+        hooks.install(runtime, next_sequencer, self.retry_wait_factor)
         return self
 
     def _sandbox_environment(self) -> dict[str, str]:

@@ -32,7 +32,8 @@ from labeler_tools.deployment import (
     discovery_path,
     write_discovery,
 )
-from labeler_tools.local import moto_hooks
+from labeler_tools.local.hooks.cognitoidentity import rename_identity_pool
+from labeler_tools.local.hooks.stepfunctions import prune_finished_executions
 from labeler_tools.local.persistence import Snapshot
 from labeler_tools.local.provision import provision, set_upload_delivery
 from labeler_tools.local.server import REGION, LocalAws
@@ -128,8 +129,8 @@ class LocalStack:
         if options.persist:
             self._spawn(self._snapshot_periodically, "labeler-snapshots")
         # Everything loaded so far (moto, botocore models, the ONNX session) lives as long as the
-        # stack: keep it out of the collector's full passes (measured: half the GC time, and the
-        # 600 ms p99 latency spikes they caused under load, gone).
+        # stack: keep it out of the collector's full passes, which otherwise stall every thread
+        # under load (the p99 before and after: README, "Run locally").
         gc.freeze()
         discovery = self.discovery()
         write_discovery(options.data_dir, discovery)
@@ -213,7 +214,7 @@ class LocalStack:
     def prune_executions(self) -> int:
         """Forget finished executions beyond ``keep_executions`` (moto would keep them all)."""
         assert self.stack is not None
-        return moto_hooks.prune_finished_executions(self.stack.account, REGION, self.options.keep_executions)
+        return prune_finished_executions(self.stack.account, REGION, self.options.keep_executions)
 
     def _same_identity_pool_as_before(self, stack: LocalResources) -> LocalResources:
         """The pool id of the first start, at every start: a browser keeps its guest identity (the
@@ -222,7 +223,7 @@ class LocalStack:
         if saved is None or saved.split(":")[0] != REGION:
             self.snapshot.keep_identity_pool_id(stack.identity_pool_id)
             return stack
-        moto_hooks.rename_identity_pool(stack.account, REGION, stack.identity_pool_id, saved)
+        rename_identity_pool(stack.account, REGION, stack.identity_pool_id, saved)
         return stack.model_copy(update={"identity_pool_id": saved})
 
     def _save(self) -> None:
