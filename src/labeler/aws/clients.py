@@ -1,6 +1,6 @@
 """One boto3 client per service per process, created lazily and reused across invocations.
 
-Creating a client costs ~10 ms and is not thread-safe on the default session, so the local runtime
+Creating a client loads the service model (slow) and is not thread-safe on the default session, so the local runtime
 (which runs many executions in threads) and warm Lambda containers share these.
 """
 
