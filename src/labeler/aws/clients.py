@@ -1,7 +1,7 @@
 """One boto3 client per service per process, created lazily and reused across invocations.
 
-Creating a client loads the service model (slow) and is not thread-safe on the default session, so the local runtime
-(which runs many executions in threads) and warm Lambda containers share these.
+Creating a client loads the service model (slow) and is not thread-safe on the default session, so
+the local runtime (which runs many executions in threads) and warm Lambda containers share these.
 """
 
 from __future__ import annotations
