@@ -25,6 +25,8 @@ from labeler.models import UPLOAD_PREFIX
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_FILE = REPO_ROOT / "statemachine" / "pipeline.asl.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
+#: The pipeline's ``TimeoutSeconds`` (statemachine/pipeline.asl.json; a test holds them equal).
+PIPELINE_TIMEOUT_SECONDS = 900
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 

@@ -264,12 +264,16 @@ class ResultRecord(Frozen):
     labels: list[Label] = Field(default_factory=list)
     label_model_version: str | None = None
     label_backend: str | None = None
+    #: What the labels were made with (backend, model, thresholds): a backfill's ``stale`` compares it.
+    label_settings: str | None = None
     timings: Timings = Field(default_factory=Timings)
     error_code: str | None = None
     reason: str | None = None
     error: str | None = None
     cause: str | None = None
     failed_state: str | None = None
+    #: The backfill run that labeled this version (None for an upload's own execution).
+    backfill_run: str | None = None
     #: Epoch seconds after which DynamoDB's TTL deletes the item: set on DELETED tombstones only.
     expires_at: int | None = None
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from labeler.blueprint import PIPELINE_TIMEOUT_SECONDS
 from labeler.errors import ImageRejected, RejectionCode
 from labeler.events import PipelineState
 from labeler.imaging import HEADER_BYTES, inspect_image
@@ -35,6 +36,16 @@ def _elapsed_ms(started: float) -> float:
 def iso_timestamp(moment: datetime) -> str:
     """One format for every stored time (UTC, milliseconds, 'Z'), so string order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: How long a PROCESSING record claims its version for its execution: the pipeline's timeout, after
+#: which that execution cannot be running any more (it died, or timed out, without an outcome).
+CLAIM_LIFETIME = timedelta(seconds=PIPELINE_TIMEOUT_SECONDS)
+
+
+def oldest_live_claim(record: ResultRecord) -> datetime:
+    """Claims written before this time were expired when ``record`` was made."""
+    return datetime.fromisoformat(record.timestamp) - CLAIM_LIFETIME
 
 
 def utc_now_iso() -> str:
@@ -190,6 +201,25 @@ def record_outcome(state: PipelineState, execution: ExecutionRef, repository: Re
 #: can still be running or waiting for delivery (EventBridge retries for 6 hours, executions last 15
 #: minutes), so a late store cannot write the record back.
 TOMBSTONE_TTL = timedelta(days=1)
+
+
+#: The error of a claim released because its execution stopped without an outcome.
+EXECUTION_STOPPED = "ExecutionStopped"
+
+
+def released_claim(claim: ResultRecord, why: str, now: datetime) -> ResultRecord:
+    """FAILED in place of a PROCESSING claim whose execution stopped (aborted, timed out, or lost
+    with a local restart): its version is then open to a replay at once, not when the claim expires."""
+    return claim.model_copy(
+        update={
+            "status": ImageStatus.FAILED,
+            "stage": None,
+            "timestamp": iso_timestamp(now),
+            "error_code": EXECUTION_STOPPED,
+            "error": EXECUTION_STOPPED,
+            "reason": why,
+        }
+    )
 
 
 def tombstone(deletion: Deletion, now: datetime) -> ResultRecord:

@@ -14,6 +14,7 @@ import pytest
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     PIPELINE_FUNCTIONS,
+    PIPELINE_TIMEOUT_SECONDS,
     STATE_MACHINE_FILE,
     definition_placeholders,
     render_definition,
@@ -29,6 +30,11 @@ def test_statelint_accepts_the_definition() -> None:
     assert statelint, "statelint is installed with the dev extra"
     result = subprocess.run([statelint, str(STATE_MACHINE_FILE)], capture_output=True, text=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_execution_timeout_is_the_one_records_claims_last() -> None:
+    """A PROCESSING claim expires when its execution can no longer be running (labeler.pipeline)."""
+    assert DEFINITION["TimeoutSeconds"] == PIPELINE_TIMEOUT_SECONDS
 
 
 def test_placeholders_are_exactly_the_functions_and_the_topic() -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from typer.testing import CliRunner, Result
 import functions.label.handler as label_handler
 from labeler.faults import FailFirstCalls
 from labeler.models import ImageStatus, ResultRecord
+from labeler.pipeline import iso_timestamp
 from labeler_tools.cli import app
 from labeler_tools.deployment import Discovery, LocalResources, write_discovery
 from labeler_tools.local.provision import set_upload_delivery
@@ -220,6 +222,7 @@ def test_replaying_the_same_failure_twice_starts_one_execution(
     assert [(item["action"], item["reason"]) for item in second["items"]] == [("skip", "already LABELED")]
 
 
+@pytest.mark.parametrize("left", ["FAILED", "PROCESSING"], ids=["failed", "claimed while labeling"])
 def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_version(
     labeler: Labeler,
     session: boto3.Session,
@@ -228,6 +231,7 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
     owner: str,
     outage: Callable[[int], FailFirstCalls],
     records: Records,
+    left: str,
 ) -> None:
     outage(1)
     uploaded = output(
@@ -246,15 +250,18 @@ def test_replay_after_a_restart_rebuilds_the_event_for_the_current_object_versio
     finally:
         set_upload_delivery(session, stack, enabled=True)
     s3.delete_object(Bucket=stack.upload_bucket, Key=key, VersionId=str(failed.version_id))
-    gone = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:before-the-restart"
+    gone = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:before-the-restart-{owner}"
+    # A restart while labeling leaves a PROCESSING claim of an execution that is gone, still live.
+    now = iso_timestamp(datetime.now(UTC))
     dynamodb.update_item(
         TableName=stack.results_table,
         Key={"Owner": {"S": owner}, "ImageName": {"S": key}},
-        UpdateExpression="SET ExecutionId = :gone",
-        ExpressionAttributeValues={":gone": {"S": gone}},
+        UpdateExpression="SET ExecutionId = :gone, #status = :left, #time = :now",
+        ExpressionAttributeNames={"#status": "Status", "#time": "Timestamp"},
+        ExpressionAttributeValues={":gone": {"S": gone}, ":left": {"S": left}, ":now": {"S": now}},
     )
 
-    replayed = output(labeler("replay", "--owner", owner, "--wait", "--json"))
+    replayed = output(labeler("replay", "--key", key, "--wait", "--json"))
 
     assert [item["reason"] for item in replayed["items"]] == [
         "execution gone: event rebuilt from the record (current object version)"

@@ -160,6 +160,33 @@ def test_duplicate_event_is_absorbed_without_labeling_again(
     assert not [m for m in messages if m["body"]["owner"] == owner]
 
 
+def test_duplicate_event_during_labeling_leaves_the_version_to_the_first_execution(
+    pipeline: Pipeline, owner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = f"uploads/{owner}/at-once.jpg"
+    event = pipeline.upload(key, photo_like(200, 200))
+    inner = label_handler.backend
+    started: list[bool] = []
+    duplicates: list[list[str]] = []
+
+    class DuplicateArrives:
+        name = inner.name
+
+        def detect_labels(self, image: ObjectRef) -> LabelResult:
+            if not started:  # while the first execution labels, the same event starts another
+                started.append(True)
+                duplicates.append(pipeline.execute(event).entered_states())
+            return inner.detect_labels(image)
+
+    monkeypatch.setattr(label_handler, "backend", DuplicateArrives())
+    first = pipeline.execute(event)
+
+    assert duplicates == [["Validate", "IsDuplicate", "AlreadyStored"]]  # the claim held: one label call
+    record = pipeline.record(owner, key)
+    assert first.status == "SUCCEEDED" and record is not None
+    assert (record.status, record.execution_id) == (ImageStatus.LABELED, first.execution_arn)
+
+
 def test_duplicate_of_a_rejected_image_publishes_nothing_more(
     pipeline: Pipeline, stack: LocalResources, owner: str
 ) -> None:

@@ -94,34 +94,6 @@ def quiet_bucket(local_aws: LocalAws, stack: LocalResources) -> str:
 # --- the conditional write --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("first", "second", "second_wins"),
-    [
-        ((ImageStatus.PROCESSING, "0A"), (ImageStatus.LABELED, "0A"), True),  # progress, then the outcome
-        ((ImageStatus.PROCESSING, "0A"), (ImageStatus.PROCESSING, "0A"), True),  # validate retried
-        ((ImageStatus.PROCESSING, "0A"), (ImageStatus.REJECTED, "0A"), True),
-        ((ImageStatus.PROCESSING, "0B"), (ImageStatus.LABELED, "0A"), False),  # a newer version runs
-        ((ImageStatus.REJECTED, "0A"), (ImageStatus.PROCESSING, "0A"), False),  # a duplicate event
-        ((ImageStatus.LABELED, "0A"), (ImageStatus.PROCESSING, "0A"), False),
-        ((ImageStatus.DELETED, "0B"), (ImageStatus.LABELED, "0A"), False),  # a late store after a delete
-        ((ImageStatus.LABELED, "0A"), (ImageStatus.DELETED, "0B"), True),
-    ],
-)
-def test_a_write_wins_when_newer_or_when_the_same_version_is_still_open(
-    repository: ResultsRepository,
-    owner: str,
-    first: tuple[ImageStatus, str],
-    second: tuple[ImageStatus, str],
-    second_wins: bool,
-) -> None:
-    assert repository.put_if_newer(competing_record(owner, *first, execution="first")) is True
-    assert repository.put_if_newer(competing_record(owner, *second, execution="second")) is second_wins
-    stored = repository.get(owner, f"uploads/{owner}/a.jpg")
-    assert stored is not None
-    winner = (second[0], "second") if second_wins else (first[0], "first")
-    assert (stored.status, stored.execution_id) == winner
-
-
 def test_an_error_other_than_a_refused_condition_is_raised_as_it_is(
     repository: ResultsRepository, owner: str
 ) -> None:

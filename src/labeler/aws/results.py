@@ -21,6 +21,7 @@ from labeler.aws.codes import error_code
 from labeler.blueprint import RESULTS_TABLE
 from labeler.errors import StorageThrottled
 from labeler.models import ImageStatus, ResultRecord
+from labeler.pipeline import iso_timestamp, oldest_live_claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,12 +38,23 @@ _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
 # A write wins when there is no item yet, when it is for a newer version of the object (greater
-# sequencer), or when it is for the same version whose stored status is still open: PROCESSING
-# (progress, then the outcome) or FAILED (a replay). LABELED and REJECTED outcomes of a version are
-# final: duplicates and late events leave them alone.
+# sequencer), or when it is for the same version whose stored status is still open: FAILED (a replay)
+# or PROCESSING. PROCESSING is a claim: only its own execution may write over it until it expires (an
+# execution that died leaves it behind), so a duplicate event does not label the version again. A
+# newer sequencer with the same content (ETag) does not win over a live claim either, nor over an
+# outcome a backfill wrote: a backfill's sequencer is one of its own making (S3 tells it none), and
+# the upload event of the version it labeled is not a newer version. LABELED and REJECTED outcomes of
+# a version are final: duplicates and late events leave them alone.
+_LIVE_CLAIM_OF_ANOTHER = "(#status = :processing AND #exec <> :exec AND #ts >= :live_since)"
 _WRITE_CONDITION = (
-    "attribute_not_exists(#sk) OR #seq < :seq OR (#seq = :seq AND #status IN (:failed, :processing))"
+    "attribute_not_exists(#sk)"
+    f" OR (#seq < :seq AND NOT (#etag = :etag AND ({_LIVE_CLAIM_OF_ANOTHER}"
+    " OR (attribute_exists(#backfill) AND #status IN (:labeled, :rejected)))))"
+    " OR (#seq = :seq AND (#status = :failed"
+    " OR (#status = :processing AND (#exec = :exec OR #ts < :live_since))))"
 )
+#: A replacement wins only over exactly the record its decision read (or over none).
+_UNCHANGED_CONDITION = "#exec = :read_exec AND #ts = :read_ts AND #status = :read_status"
 
 
 #: Attribute names that plain PascalCase would spell differently from AWS's usage.
@@ -97,23 +109,63 @@ class ResultsRepository:
     table_name: str
 
     def put_if_newer(self, record: ResultRecord) -> bool:
-        """Write ``record`` unless a newer or final outcome for the same object is stored. True if written."""
+        """Write ``record`` unless a newer or final outcome for the same object, or another execution's
+        live claim on it, is stored. True if written."""
+        return self._put(
+            record,
+            _WRITE_CONDITION,
+            names={
+                "#sk": RESULTS_TABLE.sort_key,
+                "#seq": "Sequencer",
+                "#etag": "ETag",
+                "#status": "Status",
+                "#exec": "ExecutionId",
+                "#ts": "Timestamp",
+                "#backfill": "BackfillRun",
+            },
+            values={
+                ":seq": {"S": record.sequencer},
+                ":etag": {"S": record.etag},
+                ":exec": {"S": record.execution_id},
+                ":live_since": {"S": iso_timestamp(oldest_live_claim(record))},
+                ":failed": {"S": ImageStatus.FAILED.value},
+                ":processing": {"S": ImageStatus.PROCESSING.value},
+                ":labeled": {"S": ImageStatus.LABELED.value},
+                ":rejected": {"S": ImageStatus.REJECTED.value},
+            },
+        )
+
+    def put_replacing(self, record: ResultRecord, previous: ResultRecord | None) -> bool:
+        """Write ``record`` only if the stored record is still ``previous`` (None: there is none), as
+        read when deciding to write it. True if written."""
+        if previous is None:
+            return self._put(record, "attribute_not_exists(#sk)", names={"#sk": RESULTS_TABLE.sort_key})
+        return self._put(
+            record,
+            _UNCHANGED_CONDITION,
+            names={"#exec": "ExecutionId", "#ts": "Timestamp", "#status": "Status"},
+            values={
+                ":read_exec": {"S": previous.execution_id},
+                ":read_ts": {"S": previous.timestamp},
+                ":read_status": {"S": previous.status.value},
+            },
+        )
+
+    def _put(
+        self,
+        record: ResultRecord,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any] | None = None,
+    ) -> bool:
         item = {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()}
         try:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression=_WRITE_CONDITION,
-                ExpressionAttributeNames={
-                    "#sk": RESULTS_TABLE.sort_key,
-                    "#seq": "Sequencer",
-                    "#status": "Status",
-                },
-                ExpressionAttributeValues={
-                    ":seq": {"S": record.sequencer},
-                    ":failed": {"S": ImageStatus.FAILED.value},
-                    ":processing": {"S": ImageStatus.PROCESSING.value},
-                },
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": values} if values else {}),  # type: ignore[arg-type]
             )
         except ClientError as error:
             code = error_code(error)

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +43,10 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from labeler.aws.codes import error_code, error_summary
+from labeler.aws.results import ResultsRepository
 from labeler.events import build_object_created_event, execution_input
 from labeler.models import ExecutionStatus, ImageStatus, ResultRecord
+from labeler.pipeline import released_claim
 from labeler_tools.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, object_of
 from labeler_tools.ops.records import (
     RecordQuery,
@@ -110,6 +112,9 @@ class ReplayItem(BaseModel):
     status_after: ImageStatus | None = None
     input: str = Field(default="", exclude=True)
     client_token: str = Field(default="", exclude=True)
+    #: The execution whose PROCESSING claim the record still holds though it stopped: released (the
+    #: record turns FAILED) before the new execution starts, which the claim would otherwise refuse.
+    stopped_claim: str | None = Field(default=None, exclude=True)
 
     @property
     def started(self) -> bool:
@@ -198,6 +203,7 @@ class Replay:
 
     def __post_init__(self) -> None:
         self.records = Records(self.target.dynamodb, self.target.results_table)
+        self.results = ResultsRepository(self.target.dynamodb, self.target.results_table)
 
     # -- plan --------------------------------------------------------------------------------------
 
@@ -319,6 +325,7 @@ class Replay:
             reason=f"{ended}: new execution, same input",
             execution_arn=execution_arn(self.target.state_machine_arn, replay_name(arn)),
             input=self._replay_input(latest["input"], record),
+            stopped_claim=_claimant(record),
         )
 
     def _object_uri(self, key: str, record: ResultRecord | None) -> str:
@@ -356,6 +363,7 @@ class Replay:
             reason=why,
             execution_arn=execution_arn(self.target.state_machine_arn, name),
             input=self._replay_input(json.dumps(event), record),
+            stopped_claim=_claimant(record),
         )
 
     def _head(
@@ -404,6 +412,9 @@ class Replay:
     def _start_one(self, item: ReplayItem) -> ReplayItem:
         assert item.execution_arn is not None
         sfn = self.target.sfn
+        refused = self._release(item.key, item.stopped_claim) if item.stopped_claim else None
+        if refused:
+            return item.model_copy(update={"action": Action.SKIP, "reason": refused})
         try:
             if item.action is Action.REDRIVE:
                 sfn.redrive_execution(executionArn=item.execution_arn, clientToken=item.client_token)
@@ -420,6 +431,22 @@ class Replay:
                 )
             return item.model_copy(update={"error": error_summary(error)})
         return item
+
+    def _release(self, key: str, claimant: str) -> str | None:
+        """Turn a stopped execution's PROCESSING claim FAILED; why not, when it cannot be."""
+        running = describe(self.target.sfn, claimant)
+        if running is not None and not ExecutionStatus(running["status"]).finished:
+            return f"its record is claimed by {claimant.rsplit(':', 1)[-1]}, which is running"
+        claim = self.records.get(key)
+        if claim is None or _claimant(claim) != claimant:
+            if isinstance(claim, ResultRecord) and claim.status is ImageStatus.FAILED:
+                return None
+            return "its record changed since the plan: replay again"
+        assert isinstance(claim, ResultRecord)
+        why = "its execution stopped without an outcome (aborted, timed out, or lost in a restart)"
+        if self.results.put_replacing(released_claim(claim, why, datetime.now(UTC)), claim):
+            return None
+        return "its record changed since the plan: replay again"
 
     # -- wait ----------------------------------------------------------------------------------------
 
@@ -456,3 +483,10 @@ class Replay:
                 "status_after": status_of(self.records.get(item.key)),
             }
         )
+
+
+def _claimant(record: StoredRecord | None) -> str | None:
+    """The execution a PROCESSING record is claimed by, if it is one."""
+    if isinstance(record, ResultRecord) and record.status is ImageStatus.PROCESSING:
+        return record.execution_id
+    return None

@@ -1,0 +1,122 @@
+"""Which objects a backfill labels, by mode and by what the object's one record says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from labeler.backfill import BACKFILL_SEQUENCER_MARK, BackfillMode, decide
+from labeler.events import SEQUENCER_WIDTH, normalize_sequencer
+from labeler.models import ImageStatus, ResultRecord
+from labeler.pipeline import CLAIM_LIFETIME, iso_timestamp
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+SETTINGS = "onnx efficientnet@abc max_labels=10 min_confidence=10"
+SEQUENCER = normalize_sequencer("0055AED6DCD90281E5")
+MISSING, FAILED, STALE, ALL = BackfillMode.MISSING, BackfillMode.FAILED, BackfillMode.STALE, BackfillMode.ALL
+
+
+def record(
+    status: ImageStatus, etag: str = "e1", age: timedelta = timedelta(hours=1), **fields: object
+) -> ResultRecord:
+    return ResultRecord(
+        owner="alice",
+        image_name="uploads/alice/cat.jpg",
+        bucket="b",
+        status=status,
+        timestamp=iso_timestamp(NOW - age),
+        uploaded_at=iso_timestamp(NOW - age),
+        size=10,
+        etag=etag,
+        sequencer=SEQUENCER,
+        execution_id="arn:aws:states:us-east-1:1:execution:pipeline:first",
+        **fields,
+    )
+
+
+LABELED = record(ImageStatus.LABELED, label_settings=SETTINGS)
+LABELED_OTHERWISE = record(ImageStatus.LABELED, label_settings="rekognition max_labels=10 min_confidence=70")
+LABELED_BEFORE_SETTINGS_WERE_KEPT = record(ImageStatus.LABELED)
+REJECTED = record(ImageStatus.REJECTED)
+FAILED_RECORD = record(ImageStatus.FAILED)
+LIVE_CLAIM = record(ImageStatus.PROCESSING, age=CLAIM_LIFETIME)
+ABANDONED_CLAIM = record(ImageStatus.PROCESSING, age=CLAIM_LIFETIME + timedelta(milliseconds=1))
+OTHER_CONTENT = record(ImageStatus.LABELED, etag="e0", label_settings=SETTINGS)
+TOMBSTONE = record(ImageStatus.DELETED, etag="")
+SAME_CONTENT_TOMBSTONE = record(ImageStatus.DELETED)
+
+
+@pytest.mark.parametrize(
+    ("stored", "labeled_by"),
+    [
+        (None, {MISSING, ALL}),
+        (LABELED, {ALL}),
+        (LABELED_OTHERWISE, {STALE, ALL}),
+        (LABELED_BEFORE_SETTINGS_WERE_KEPT, {STALE, ALL}),  # settings unknown: stale
+        (REJECTED, {ALL}),
+        (FAILED_RECORD, {MISSING, FAILED, ALL}),
+        (LIVE_CLAIM, set()),  # an execution is labeling it: never a second time
+        (ABANDONED_CLAIM, {MISSING, FAILED, ALL}),
+        (OTHER_CONTENT, {MISSING, ALL}),  # the object changed: its record is of another content
+        (TOMBSTONE, {MISSING, ALL}),
+        (SAME_CONTENT_TOMBSTONE, {MISSING, ALL}),  # deleted, then the same bytes uploaded again
+    ],
+    ids=[
+        "no record",
+        "labeled",
+        "labeled with other settings",
+        "labeled, settings unknown",
+        "rejected",
+        "failed",
+        "claimed now",
+        "claim abandoned",
+        "other content",
+        "deleted",
+        "deleted, same bytes again",
+    ],
+)
+def test_each_mode_labels_exactly_its_objects(
+    stored: ResultRecord | None, labeled_by: set[BackfillMode]
+) -> None:
+    assert {mode for mode in BackfillMode if decide(mode, stored, "e1", SETTINGS, NOW).label} == labeled_by
+
+
+def test_the_same_content_keeps_its_records_sequencer() -> None:
+    for stored in (LABELED, FAILED_RECORD, ABANDONED_CLAIM, LIVE_CLAIM, REJECTED):
+        for mode in BackfillMode:
+            assert decide(mode, stored, "e1", SETTINGS, NOW).sequencer == SEQUENCER, (stored.status, mode)
+
+
+def test_otherwise_the_sequencer_orders_after_the_record_and_before_any_later_upload() -> None:
+    later = normalize_sequencer("0055AED6DCD90281E6")
+    for stored in (OTHER_CONTENT, TOMBSTONE):
+        sequencer = decide(MISSING, stored, "e1", SETTINGS, NOW).sequencer
+        assert sequencer == SEQUENCER + BACKFILL_SEQUENCER_MARK
+        assert stored.sequencer < sequencer < later
+    never = decide(MISSING, None, "e1", SETTINGS, NOW).sequencer
+    assert never == "0" * SEQUENCER_WIDTH + BACKFILL_SEQUENCER_MARK
+    assert never < normalize_sequencer("1") and never > normalize_sequencer("")
+    assert all(digit < BACKFILL_SEQUENCER_MARK for digit in "0123456789ABCDEF")
+
+
+@pytest.mark.parametrize(
+    ("mode", "stored", "reason"),
+    [
+        (MISSING, None, "never labeled"),
+        (FAILED, None, "no outcome to failed yet"),
+        (STALE, None, "no outcome to stale yet"),
+        (MISSING, OTHER_CONTENT, "changed since its record"),
+        (MISSING, TOMBSTONE, "deleted, then uploaded again"),
+        (MISSING, LABELED, "LABELED"),
+        (FAILED, REJECTED, "REJECTED"),
+        (MISSING, FAILED_RECORD, "FAILED"),
+        (ALL, LIVE_CLAIM, "being labeled now"),
+        (FAILED, ABANDONED_CLAIM, "abandoned while labeling"),
+        (STALE, ABANDONED_CLAIM, "abandoned while labeling"),
+        (STALE, LABELED, "labeled with the current settings"),
+        (STALE, LABELED_OTHERWISE, "labeled with other settings"),
+    ],
+)
+def test_every_decision_says_why(mode: BackfillMode, stored: ResultRecord | None, reason: str) -> None:
+    assert decide(mode, stored, "e1", SETTINGS, NOW).reason == reason
