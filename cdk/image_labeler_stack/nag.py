@@ -31,6 +31,11 @@ def _ack(construct: IConstruct, finding: str, reason: str) -> None:
     )
 
 
+def _name_of(element: IConstruct | None) -> str:
+    """How cdk-nag names a resource's name attribute inside a finding id: ``<LogicalId.Name>``."""
+    return _arn_of(element).replace(".Arn>", ".Name>")
+
+
 def _arn_of(element: IConstruct | None) -> str:
     """How cdk-nag names a resource's ARN inside a finding id: ``<LogicalId.Arn>``."""
     assert isinstance(element, CfnElement)
@@ -66,7 +71,7 @@ def acknowledge(stack: ImageLabelerStack) -> None:
             f"The {name} function reads whichever upload the event names; keys are user-chosen names "
             "under uploads/. Read-only (GetObject, GetObjectVersion), upload bucket only.",
         )
-    for name in ("validate", "store", "cleanup"):
+    for name in ("validate", "store", "cleanup", "backfill"):
         _ack(pipeline.functions[name].role, f"IAM5[{XRAY[0]}]", XRAY[1])  # type: ignore[arg-type]
     _ack(
         pipeline.functions["cleanup"].role,  # type: ignore[arg-type]
@@ -95,6 +100,44 @@ def acknowledge(stack: ImageLabelerStack) -> None:
             "SNS's documented permissions for publishing to a KMS-encrypted topic (kms:GenerateDataKey* "
             "and kms:Decrypt), granted by CDK's grantPublish on the topic's own key only.",
         )
+
+    # --- Backfill ----------------------------------------------------------------------------------------
+    backfill = stack.backfill
+    pipeline_name = _name_of(pipeline.state_machine.node.default_child)
+    pipeline_runs = (
+        f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{pipeline_name}:*"
+    )
+    _ack(
+        backfill.function.role,  # type: ignore[arg-type]
+        f"IAM5[Resource::{uploads}/{UPLOAD_PREFIX}*]",
+        "The backfill function heads whichever listed upload it plans (HeadObject, s3:GetObject only); "
+        "keys are user-chosen names under uploads/. Upload bucket only.",
+    )
+    _ack(
+        backfill.function.role,  # type: ignore[arg-type]
+        f"IAM5[{pipeline_runs}]",
+        "The plan step asks whether the execution holding an object's claim still runs: any execution of "
+        "the pipeline state machine (execution names are per object), DescribeExecution only.",
+    )
+    _ack(
+        backfill.state_machine.role,
+        f"IAM5[{pipeline_runs}]",
+        "Each backfill item runs one pipeline execution with the .sync:2 integration, which must describe "
+        "and stop it; execution names are per object, so any execution of the pipeline state machine.",
+    )
+    _ack(
+        backfill.state_machine.role,
+        f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{backfill.name}/*]",
+        "A Distributed Map runs its items as child executions of its own map runs, whose ARNs are made "
+        "at run time (execution:<state machine>/<map run>:<item>); AWS's documented policy for them.",
+    )
+    _ack(
+        backfill.state_machine.role,
+        f"IAM5[{XRAY[0]}]",
+        "Step Functions logging to CloudWatch Logs needs logs:*LogDelivery, PutResourcePolicy, "
+        "DescribeResourcePolicies and DescribeLogGroups, which do not support resource-level permissions; "
+        "X-Ray tracing likewise (see the X-Ray reason).",
+    )
 
     # --- Ingest ------------------------------------------------------------------------------------------
     _ack(

@@ -9,6 +9,8 @@ checks first that the reservation leaves the account its 10 unreserved execution
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -25,6 +27,7 @@ from constructs import Construct
 from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    FUNCTIONS_BY_NAME,
     PIPELINE_FUNCTIONS,
     STATE_MACHINE_FILE,
     FunctionSpec,
@@ -33,6 +36,7 @@ from labeler.blueprint import (
     function_environment,
 )
 from labeler.models import UPLOAD_PREFIX
+from labeler.settings import settings_from_environment
 
 from .bundling import ARCHITECTURE, RUNTIME, function_code, runtime_layer
 from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS, rule_name, rule_principal
@@ -40,6 +44,37 @@ from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS, rule_name, rule_principal
 #: Executions that end without reaching the Catch branch, so the ASL cannot publish them itself.
 STOPPED_STATUSES = ("TIMED_OUT", "ABORTED")
 STOPPED_RULE_NAME = "execution-stopped"
+
+
+def inline_workflow(
+    scope: Construct,
+    construct_id: str,
+    *,
+    file: Path,
+    substitutions: dict[str, str],
+    comment: str,
+    log_group: logs.ILogGroup,
+    name: str | None = None,
+) -> sfn.StateMachine:
+    """A Standard state machine from an ASL file of ``statemachine/``, logged (ALL, with execution data)
+    and traced. The ASL stays inline in the template (cfn-lint validates it) and CloudFormation
+    substitutes the ARNs; its TimeoutSeconds is the execution timeout. The /aws/vendedlogs/ prefix of
+    the log groups keeps CloudWatch Logs' resource policy small."""
+    definition = file.read_text()
+    placeholders = definition_placeholders(definition)
+    if set(substitutions) != placeholders:
+        raise ValueError(f"{file.name} placeholders {sorted(placeholders)} != {sorted(substitutions)}")
+    return sfn.StateMachine(
+        scope,
+        construct_id,
+        state_machine_name=name,
+        comment=comment,
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        definition_body=sfn.DefinitionBody.from_string(definition),
+        definition_substitutions=substitutions,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        tracing_enabled=True,
+    )
 
 
 class Pipeline(Construct):
@@ -61,6 +96,10 @@ class Pipeline(Construct):
         self._log_retention = log_retention
         layer = runtime_layer(self, "RuntimeLayer")
         environment = function_environment(table.table_name, usage.table_name, quota)
+        #: What the label function labels with (a backfill's ``stale`` compares records with it).
+        self.label_settings = settings_from_environment(
+            {**environment, **FUNCTIONS_BY_NAME["label"].environment}
+        ).label_settings
         self.functions = {
             spec.name: self._function(
                 spec,
@@ -191,29 +230,15 @@ class Pipeline(Construct):
             if spec.placeholder is not None
         }
         substitutions[FAILURE_TOPIC_PLACEHOLDER] = topic.topic_arn
-        definition = STATE_MACHINE_FILE.read_text()
-        if set(substitutions) != definition_placeholders(definition):
-            raise ValueError(
-                f"ASL placeholders {sorted(definition_placeholders(definition))} != {sorted(substitutions)}"
-            )
-        # The ASL stays inline in the template (cfn-lint validates it) and CloudFormation substitutes
-        # the ARNs; its TimeoutSeconds is the execution timeout.
-        return sfn.StateMachine(
+        return inline_workflow(
             self,
             "StateMachine",
+            file=STATE_MACHINE_FILE,
+            substitutions=substitutions,
             comment="Image Labeler: validate -> label -> store one uploaded image",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(definition),
-            definition_substitutions=substitutions,
-            logs=sfn.LogOptions(
-                # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
-                destination=self._log_group(
-                    "StateMachineLogs", f"/aws/vendedlogs/states/{Aws.STACK_NAME}-pipeline"
-                ),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
+            log_group=self._log_group(
+                "StateMachineLogs", f"/aws/vendedlogs/states/{Aws.STACK_NAME}-pipeline"
             ),
-            tracing_enabled=True,
         )
 
     def _notify_stopped_executions(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> events.Rule:

@@ -14,6 +14,7 @@ from labeler.blueprint import DEFAULT_QUOTA, PageConfig, QuotaSpec, StackOutput
 from labeler.models import UPLOAD_PREFIX
 
 from . import nag
+from .backfill import Backfill
 from .identity import Identity
 from .ingest import Ingest
 from .monitoring import Monitoring
@@ -170,6 +171,14 @@ class ImageLabelerStack(Stack):
             dead_letter_queue=self.ingest.dead_letter_queue,
             log_retention=config.log_retention,
         )
+        self.backfill = Backfill(
+            self,
+            "Backfill",
+            pipeline=self.pipeline,
+            uploads=self.ingest.bucket,
+            table=self.storage.table,
+            log_retention=config.log_retention,
+        )
         self.ingest.start_on_upload(self.pipeline.state_machine)
         self.ingest.clean_up_on_delete(self.pipeline.functions["cleanup"])
         self.identity = Identity(self, "Identity", uploads=self.ingest.bucket, table=self.storage.table)
@@ -193,6 +202,8 @@ class ImageLabelerStack(Stack):
             StackOutput.UPLOAD_PREFIX: UPLOAD_PREFIX,
             StackOutput.RESULTS_TABLE: self.storage.table.table_name,
             StackOutput.STATE_MACHINE: self.pipeline.state_machine.state_machine_arn,
+            StackOutput.BACKFILL_STATE_MACHINE: self.backfill.state_machine.state_machine_arn,
+            StackOutput.LABEL_SETTINGS: self.pipeline.label_settings,
             StackOutput.FAILURE_TOPIC: self.notifications.topic.topic_arn,
             StackOutput.IDENTITY_POOL: self.identity.pool.ref,
             StackOutput.DEAD_LETTER_QUEUE: self.ingest.dead_letter_queue.queue_url,

@@ -31,7 +31,7 @@ class LabelRequest(BaseModel):
 def lambda_handler(event: LabelRequest, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(event.image.object.request_id)
     logger.append_keys(key=event.image.object.key, backend=backend.name)
-    result = label_image(event.image, backend, settings.max_label_payload_bytes)
+    result = label_image(event.image, backend, settings.max_label_payload_bytes, settings.label_settings)
     milliseconds(Metric.LABEL_LATENCY, result.label_ms)
     logger.info("image labeled", labels=len(result.labels), label_ms=result.label_ms)
     return result.model_dump(mode="json")

@@ -38,9 +38,10 @@ def lambda_handler(event: ValidateRequest, context: LambdaContext) -> dict[str, 
     logger.set_correlation_id(ref.request_id)
     logger.append_keys(key=ref.key, bucket=ref.bucket)
     source = S3ObjectSource(clients.s3(), ref)
-    progress = Progress(results, event.execution, event.upload.time)
+    backfill = event.upload.backfill
+    progress = Progress(results, event.execution, event.upload.time, backfill.run if backfill else None)
     try:
-        image = validate_object(source, progress, quota)
+        image = validate_object(source, progress, quota.for_run(backfill))
     except ImageRejected as rejection:
         logger.info("image rejected", code=rejection.code.value, reason=rejection.reason)
         raise

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -24,6 +24,8 @@ from labeler.models import UPLOAD_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_FILE = REPO_ROOT / "statemachine" / "pipeline.asl.json"
+#: The backfill workflow: a Distributed Map that sends listed objects through the pipeline.
+BACKFILL_STATE_MACHINE_FILE = REPO_ROOT / "statemachine" / "backfill.asl.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 #: The pipeline's ``TimeoutSeconds`` (statemachine/pipeline.asl.json; a test holds them equal).
 PIPELINE_TIMEOUT_SECONDS = 900
@@ -91,9 +93,11 @@ class FunctionSpec:
     description: str
     memory_mb: int
     timeout_s: int
-    #: ASL placeholder that receives this function's ARN; None for a function the state machine does
-    #: not call (cleanup is an EventBridge target).
+    #: ASL placeholder that receives this function's ARN; None for a function no state machine calls
+    #: (cleanup is an EventBridge target).
     placeholder: str | None
+    #: The state machine whose ASL holds the placeholder.
+    workflow: Literal["pipeline", "backfill"] | None = "pipeline"
     handler: str = "handler.lambda_handler"
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -166,11 +170,24 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=256,
         timeout_s=60,
         placeholder=None,
+        workflow=None,
+    ),
+    FunctionSpec(
+        name="backfill",
+        description="Plans each object of a backfill run (claims what it labels) and settles failed ones.",
+        memory_mb=256,
+        timeout_s=20,
+        placeholder="BackfillFunctionArn",
+        workflow="backfill",
     ),
 )
 FUNCTIONS_BY_NAME: Final = {spec.name: spec for spec in FUNCTIONS}
-#: The functions the state machine invokes, each through its ASL placeholder.
-PIPELINE_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.placeholder is not None)
+#: The functions the pipeline state machine invokes, each through its ASL placeholder.
+PIPELINE_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.workflow == "pipeline")
+#: The functions the backfill state machine invokes.
+BACKFILL_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.workflow == "backfill")
+#: The backfill ASL's placeholder for the pipeline state machine it starts executions of.
+PIPELINE_STATE_MACHINE_PLACEHOLDER: Final = "PipelineStateMachineArn"
 
 
 class StackOutput(StrEnum):
@@ -181,6 +198,8 @@ class StackOutput(StrEnum):
     UPLOAD_PREFIX = "UploadPrefix"
     RESULTS_TABLE = "ResultsTableName"
     STATE_MACHINE = "StateMachineArn"
+    BACKFILL_STATE_MACHINE = "BackfillStateMachineArn"
+    LABEL_SETTINGS = "LabelSettings"
     FAILURE_TOPIC = "FailureTopicArn"
     IDENTITY_POOL = "IdentityPoolId"
     DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"
@@ -299,9 +318,10 @@ def definition_placeholders(text: str | None = None) -> set[str]:
     return set(_PLACEHOLDER.findall(text if text is not None else STATE_MACHINE_FILE.read_text()))
 
 
-def render_definition(substitutions: Mapping[str, str]) -> str:
-    """The ASL with every ``${Name}`` replaced; fails loudly on a missing or unknown substitution."""
-    text = STATE_MACHINE_FILE.read_text()
+def render_definition(substitutions: Mapping[str, str], file: Path = STATE_MACHINE_FILE) -> str:
+    """The ASL of ``file`` with every ``${Name}`` replaced; fails loudly on a missing or unknown
+    substitution."""
+    text = file.read_text()
     wanted = definition_placeholders(text)
     missing, unknown = wanted - substitutions.keys(), substitutions.keys() - wanted
     if missing or unknown:

@@ -73,3 +73,8 @@ class LabelBackendMisconfigured(PipelineError):
 
     Recorded FAILED, so it can be replayed once the configuration is fixed.
     """
+
+
+class BackfillItemFailed(PipelineError):
+    """A backfill item's pipeline execution ended without a LABELED or REJECTED record: the map counts
+    the item as failed (its tolerated-failure threshold), and ``--mode failed`` finds it again."""

@@ -15,7 +15,15 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labeler.blueprint import UPLOAD_INPUT_PATHS, UPLOAD_INPUT_TEMPLATE
-from labeler.models import Deletion, DeletionType, ImageInfo, LabelResult, ObjectRef, TaskError
+from labeler.models import (
+    BackfillContext,
+    Deletion,
+    DeletionType,
+    ImageInfo,
+    LabelResult,
+    ObjectRef,
+    TaskError,
+)
 
 #: Sequencers of one key compare as hex strings once right-padded with zeros to the same length
 #: (S3 event docs). We store them padded to this width so DynamoDB's string comparison orders them.
@@ -210,6 +218,8 @@ class UploadEvent(BaseModel):
 
     time: datetime
     object: UploadedObject
+    #: Set when a backfill run started this execution, not an upload.
+    backfill: BackfillContext | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -259,3 +269,8 @@ class PipelineState(UploadEvent):
     labels: LabelResult | None = None
     error: TaskError | None = None
     failed_state: str | None = None
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN an execution named ``name`` of this state machine has (or would have)."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"

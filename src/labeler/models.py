@@ -112,6 +112,18 @@ class ObjectRef(Frozen):
         return owner if owner and name else None
 
 
+class ObjectHead(Frozen):
+    """The current version of an object, as HeadObject tells it."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    #: Unquoted.
+    etag: str
+    size: int
+    last_modified: datetime
+
+
 class DeletionType(StrEnum):
     """``detail.deletion-type`` of an S3 "Object Deleted" event."""
 
@@ -179,6 +191,8 @@ class LabelResult(Frozen):
     label_model_version: str
     backend: str
     label_ms: float = 0.0
+    #: ``Settings.label_settings`` of the function that labeled (stamped by the pipeline, not the backend).
+    label_settings: str | None = None
 
     def trimmed(self, max_bytes: int, max_instances: int = 10) -> LabelResult:
         """Bound the payload well under Step Functions' 256 KB state limit.
@@ -195,6 +209,18 @@ class LabelResult(Frozen):
         while labels and len(self.model_copy(update={"labels": labels}).model_dump_json()) > max_bytes:
             labels.pop()
         return self.model_copy(update={"labels": labels})
+
+
+class BackfillContext(Frozen):
+    """What an execution started by a backfill run carries beside its object (the input's ``backfill``)."""
+
+    #: The run's name: its records carry it (``ResultRecord.backfill_run``).
+    run: str
+    #: When the run's plan step decided this object: the start of its end-to-end time (the object's
+    #: upload may be years old).
+    planned_at: datetime
+    #: Whether the site's daily limit counts this image. Per-owner quotas never apply to an operator's run.
+    global_quota: bool = True
 
 
 class TaskError(Frozen):

@@ -59,6 +59,7 @@ class Progress:
     repository: ResultWriter
     execution: ExecutionRef
     uploaded_at: datetime
+    backfill_run: str | None = None
 
     def mark(self, ref: ObjectRef, stage: Stage, original_name: str | None = None) -> bool:
         """False when a final outcome of this version, or any outcome of a newer one, is stored."""
@@ -77,6 +78,7 @@ class Progress:
                 sequencer=ref.sequencer,
                 execution_id=self.execution.id,
                 original_name=original_name,
+                backfill_run=self.backfill_run,
             )
         )
 
@@ -117,10 +119,15 @@ def validate_object(source: UploadedObject, progress: Progress, quota: DailyQuot
     )
 
 
-def label_image(image: ImageInfo, backend: LabelBackend, max_payload_bytes: int) -> LabelResult:
+def label_image(
+    image: ImageInfo, backend: LabelBackend, max_payload_bytes: int, label_settings: str
+) -> LabelResult:
+    """Labels of ``image``, stamped with the ``label_settings`` they were made with."""
     started = time.perf_counter()
     result = backend.detect_labels(image.object)
-    return result.trimmed(max_payload_bytes).model_copy(update={"label_ms": _elapsed_ms(started)})
+    return result.trimmed(max_payload_bytes).model_copy(
+        update={"label_ms": _elapsed_ms(started), "label_settings": label_settings}
+    )
 
 
 def _status_of(state: PipelineState) -> ImageStatus:
@@ -133,7 +140,8 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
     ref = state.image.object if state.image else state.object_ref()
     status = _status_of(state)
     uploaded_at = iso_timestamp(state.time)
-    end_to_end_ms = (datetime.fromisoformat(now) - state.time).total_seconds() * 1000
+    started = state.backfill.planned_at if state.backfill else state.time
+    end_to_end_ms = (datetime.fromisoformat(now) - started).total_seconds() * 1000
     fields: dict[str, object] = {}
     if state.error is not None:
         message = state.error.message
@@ -168,6 +176,8 @@ def build_record(state: PipelineState, execution: ExecutionRef, now: str) -> Res
         labels=state.labels.labels if state.labels else [],
         label_model_version=state.labels.label_model_version if state.labels else None,
         label_backend=state.labels.backend if state.labels else None,
+        label_settings=state.labels.label_settings if state.labels else None,
+        backfill_run=state.backfill.run if state.backfill else None,
         timings=Timings(
             validate_ms=state.image.validate_ms if state.image else None,
             label_ms=state.labels.label_ms if state.labels else None,

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Protocol, runtime_checkable
 
 from labeler.imaging import ByteSource
-from labeler.models import LabelResult, Limit, ObjectRef, ResultRecord, VersionEntry
+from labeler.models import LabelResult, Limit, ObjectHead, ObjectRef, ResultRecord, VersionEntry
 
 
 class UploadedObject(ByteSource, Protocol):
@@ -36,6 +36,26 @@ class ResultWriter(Protocol):
     """Records outcomes: a write that loses to a newer or final outcome of the same object is dropped."""
 
     def put_if_newer(self, record: ResultRecord) -> bool: ...
+
+
+class RecordClaims(Protocol):
+    """A key's one record, read consistently, and replaced only if it is still what was read."""
+
+    def get(self, owner: str, image_name: str) -> ResultRecord | None: ...
+
+    def put_replacing(self, record: ResultRecord, previous: ResultRecord | None) -> bool: ...
+
+
+class ObjectHeads(Protocol):
+    """The current version of a key (None: there is none)."""
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None: ...
+
+
+class ExecutionLookup(Protocol):
+    """Whether an execution is running: None when there is no such execution (never started)."""
+
+    def running(self, execution_arn: str) -> bool | None: ...
 
 
 class UsageLedger(Protocol):

@@ -4,11 +4,19 @@ backend, and the fault injectors around them when ``LABELER_FAULT_*`` asks for t
 from __future__ import annotations
 
 from labeler.aws import clients
-from labeler.aws.objects import ObjectVersions
+from labeler.aws.executions import StepFunctionsExecutions
+from labeler.aws.objects import ObjectVersions, S3ObjectHeads
 from labeler.aws.results import ResultsRepository
 from labeler.aws.usage import UsageTable
 from labeler.faults import ThrottledWrites, with_label_faults
-from labeler.ports import LabelBackend, ObjectVersionStore, ResultWriter
+from labeler.ports import (
+    ExecutionLookup,
+    LabelBackend,
+    ObjectHeads,
+    ObjectVersionStore,
+    RecordClaims,
+    ResultWriter,
+)
 from labeler.quota import DailyQuota
 from labeler.settings import Settings
 
@@ -30,6 +38,18 @@ def daily_quota(settings: Settings) -> DailyQuota:
     )
 
 
+def record_claims(settings: Settings) -> RecordClaims:
+    return ResultsRepository(clients.dynamodb(), settings.results_table)
+
+
+def object_heads() -> ObjectHeads:
+    return S3ObjectHeads(clients.s3())
+
+
+def execution_lookup() -> ExecutionLookup:
+    return StepFunctionsExecutions(clients.stepfunctions())
+
+
 def object_versions() -> ObjectVersionStore:
     return ObjectVersions(clients.s3())
 
@@ -46,12 +66,9 @@ def _named_backend(settings: Settings) -> LabelBackend:
         return RekognitionBackend(
             client=clients.rekognition(),
             max_labels=settings.max_labels,
-            min_confidence=70.0 if settings.min_confidence is None else settings.min_confidence,
+            min_confidence=settings.effective_min_confidence,
         )
     # Imported only here: numpy, Pillow and onnxruntime are not in the Rekognition deployment.
-    from labeler.labels.onnx_backend import DEFAULT_MIN_CONFIDENCE, OnnxBackend
+    from labeler.labels.onnx_backend import OnnxBackend
 
-    return OnnxBackend(
-        max_labels=settings.max_labels,
-        min_confidence=DEFAULT_MIN_CONFIDENCE if settings.min_confidence is None else settings.min_confidence,
-    )
+    return OnnxBackend(max_labels=settings.max_labels, min_confidence=settings.effective_min_confidence)

@@ -55,6 +55,10 @@ class StackNames:
         return f"{self.prefix}-pipeline"
 
     @property
+    def backfill_state_machine(self) -> str:
+        return f"{self.prefix}-backfill"
+
+    @property
     def upload_rule(self) -> str:
         return f"{self.prefix}-uploads"
 
@@ -85,6 +89,10 @@ class Deployment(BaseModel):
     upload_bucket: str = Field(alias=StackOutput.UPLOAD_BUCKET)
     results_table: str = Field(alias=StackOutput.RESULTS_TABLE)
     state_machine_arn: str = Field(alias=StackOutput.STATE_MACHINE)
+    #: None for a stack deployed before backfill existed.
+    backfill_state_machine_arn: str | None = Field(default=None, alias=StackOutput.BACKFILL_STATE_MACHINE)
+    #: What the label function labels with (``Settings.label_settings``): a dry run's ``stale`` compares it.
+    label_settings: str | None = Field(default=None, alias=StackOutput.LABEL_SETTINGS)
 
     @property
     def account(self) -> str:

@@ -53,13 +53,17 @@ class Synthesized:
         ]
         return found
 
-    def deployed_definition(self) -> tuple[str, dict[str, str]]:
-        """The state machine's definition as Step Functions gets it (stand-in ARNs), and those ARNs."""
-        (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
+    def deployed_definition(self, path: str = "Pipeline/StateMachine/Resource") -> tuple[str, dict[str, str]]:
+        """A state machine's definition as Step Functions gets it (stand-in ARNs), and those ARNs."""
+        machine = self.resources[self.logical_id(path)]
+        stand_ins = {
+            "AWS::SNS::Topic": "arn:aws:sns:us-east-1:123456789012:{}",
+            "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{}",
+        }
         arns = {
             name: f"arn:aws:lambda:us-east-1:123456789012:function:{value['Fn::GetAtt'][0]}"
             if "Fn::GetAtt" in value
-            else f"arn:aws:sns:us-east-1:123456789012:{value['Ref']}"
+            else stand_ins[self.resources[value["Ref"]]["Type"]].format(value["Ref"])
             for name, value in machine["Properties"]["DefinitionSubstitutions"].items()
         }
         definition = re.sub(
@@ -112,6 +116,9 @@ def ids(synthesized: Synthesized) -> dict[str, str]:
         "state_machine": "Pipeline/StateMachine/Resource",
         "state_machine_role": "Pipeline/StateMachine/Role/Resource",
         "state_machine_logs": "Pipeline/StateMachineLogs/Resource",
+        "backfill": "Backfill/StateMachine/Resource",
+        "backfill_role": "Backfill/StateMachine/Role/Resource",
+        "backfill_logs": "Backfill/Logs/Resource",
         "layer": "Pipeline/RuntimeLayer/Resource",
         "stopped_rule": "Pipeline/ExecutionStopped/Resource",
         "stopped_rule_role": "Pipeline/NotifyStoppedRole/Resource",

@@ -59,7 +59,7 @@ def test_label_function_reserves_the_rekognition_tps_and_only_it(synthesized: Sy
         )
         for name, spec in FUNCTIONS_BY_NAME.items()
     }
-    assert reserved == {"validate": None, "label": 5, "store": None, "cleanup": None}
+    assert reserved == {"validate": None, "label": 5, "store": None, "cleanup": None, "backfill": None}
 
 
 def test_every_function_gets_the_usage_table_and_the_quota(

@@ -127,6 +127,19 @@ def function_id(synthesized: Synthesized, spec: FunctionSpec) -> str:
 #: Unique per deployment (from the stack's UUID), so the site's CSP can name it before it exists.
 UPLOAD_BUCKET = "imagelabeler-uploads-0a1b2c3d4e5f"
 XRAY_WRITE = allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
+#: What CDK grants a state machine that logs (ALL) and traces; none of these actions take a resource.
+_LOG_DELIVERY = [
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+]  # fmt: skip
+_TRACES = [
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+]
+STATE_MACHINE_LOGS_AND_TRACES = (allow(_LOG_DELIVERY, ["*"]), allow(_TRACES, ["*"]))
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +153,9 @@ def template(synthesized: Synthesized) -> Template:
 def test_the_stack_holds_exactly_these_resources(template: Template) -> None:
     expected = {
         "AWS::S3::Bucket": 3,  # uploads, their access logs, the site
-        "AWS::Lambda::Function": 5,  # validate, label, store, cleanup + CDK's BucketDeployment handler
+        "AWS::Lambda::Function": 6,  # validate, label, store, cleanup, backfill + BucketDeployment's handler
         "AWS::Lambda::LayerVersion": 2,  # ours + the AWS CLI layer of BucketDeployment
-        "AWS::StepFunctions::StateMachine": 1,
+        "AWS::StepFunctions::StateMachine": 2,  # the pipeline, the backfill
         "AWS::Events::Rule": 3,  # uploads created, uploads deleted, executions stopped
         "AWS::SQS::Queue": 1,
         "AWS::DynamoDB::Table": 2,  # results, usage (quota counters)
@@ -151,7 +164,7 @@ def test_the_stack_holds_exactly_these_resources(template: Template) -> None:
         "AWS::Cognito::IdentityPool": 1,
         "AWS::CloudFront::Distribution": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 10,  # + cleanup throttles, hourly volume
+        "AWS::CloudWatch::Alarm": 11,  # + cleanup and backfill throttles, hourly volume
         "AWS::Budgets::Budget": 1,
         # No S3 notification custom resource, no log-retention Lambda.
         "Custom::S3BucketNotifications": 0,
@@ -214,6 +227,8 @@ def test_outputs_name_what_the_cli_needs(synthesized: Synthesized, ids: dict[str
         "UploadPrefix": "uploads/",
         "ResultsTableName": ref(ids["table"]),
         "StateMachineArn": ref(ids["state_machine"]),
+        "BackfillStateMachineArn": ref(ids["backfill"]),
+        "LabelSettings": "rekognition max_labels=10 min_confidence=70",
         "FailureTopicArn": ref(ids["topic"]),
         "IdentityPoolId": ref(ids["pool"]),
         "DeadLetterQueueUrl": ref(ids["dlq"]),
@@ -470,11 +485,6 @@ def test_state_machine_role_is_exactly_invoke_publish_log_trace(
 ) -> None:
     role = ids["state_machine_role"]
     assert trusted_services(synthesized, role) == ["states.amazonaws.com"]
-    log_delivery = [
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-    ]  # fmt: skip
     expect_statements(
         synthesized,
         role,
@@ -483,16 +493,7 @@ def test_state_machine_role_is_exactly_invoke_publish_log_trace(
         ),
         allow(["sns:Publish"], [ref(ids["topic"])]),
         allow(["kms:Decrypt", "kms:GenerateDataKey*"], [arn(ids["key"])]),
-        allow(log_delivery, ["*"]),
-        allow(
-            [
-                "xray:PutTraceSegments",
-                "xray:PutTelemetryRecords",
-                "xray:GetSamplingRules",
-                "xray:GetSamplingTargets",
-            ],
-            ["*"],
-        ),
+        *STATE_MACHINE_LOGS_AND_TRACES,
     )
 
 

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import Synthesized
 
 #: cfn-lint's "DependsOn is redundant" warning: CDK adds explicit dependencies on IAM policies on purpose.
@@ -69,8 +71,11 @@ def test_cfn_lint_accepts_the_template(synthesized: Synthesized) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_statelint_accepts_the_deployed_definition(synthesized: Synthesized, tmp_path: Path) -> None:
+@pytest.mark.parametrize("machine", ["Pipeline/StateMachine/Resource", "Backfill/StateMachine/Resource"])
+def test_statelint_accepts_the_deployed_definitions(
+    synthesized: Synthesized, tmp_path: Path, machine: str
+) -> None:
     definition = tmp_path / "deployed.asl.json"
-    definition.write_text(synthesized.deployed_definition()[0])
+    definition.write_text(synthesized.deployed_definition(machine)[0])
     result = _run(_tool("statelint"), str(definition))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,8 +15,9 @@ import boto3
 from labeler.aws.results import ResultsRepository
 from labeler.events import normalize_sequencer
 from labeler.models import ImageStatus, ResultRecord
-from labeler_tools.deployment import LocalResources
+from labeler_tools.deployment import Discovery, LocalResources, write_discovery
 from labeler_tools.local import runner
+from labeler_tools.local.server import LocalAws
 
 
 @dataclass
@@ -65,6 +68,21 @@ class Pipeline:
 
     def record(self, owner: str, key: str) -> ResultRecord | None:
         return self.results.get(owner, key)
+
+
+def discovery_dir(folder: Path, aws: LocalAws, stack: LocalResources, label_backend: str) -> Path:
+    """``folder`` with the discovery file `labeler local` would write for this stack: the CLI, given
+    ``--data-dir folder``, works on it over HTTP."""
+    discovery = Discovery(
+        **stack.model_dump(),
+        endpoint_url=aws.endpoint_url,
+        web_url="http://127.0.0.1:9/",
+        label_backend=label_backend,
+        pid=os.getpid(),
+        started_at="2026-12-02T00:00:00+00:00",
+    )
+    write_discovery(folder, discovery)
+    return folder
 
 
 @contextmanager

@@ -7,7 +7,6 @@ talks to it over HTTP. Uploads are delivered through the EventBridge rule, as on
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -23,11 +22,12 @@ from labeler.faults import FailFirstCalls
 from labeler.models import ImageStatus, ResultRecord
 from labeler.pipeline import iso_timestamp
 from labeler_tools.cli import app
-from labeler_tools.deployment import Discovery, LocalResources, write_discovery
+from labeler_tools.deployment import LocalResources
 from labeler_tools.local.provision import set_upload_delivery
 from labeler_tools.local.server import LocalAws
 from labeler_tools.ops.records import Records
 from labeler_tools.samples import photo_like
+from tests.integration.pipeline_helpers import discovery_dir
 
 pytestmark = pytest.mark.integration
 
@@ -62,17 +62,7 @@ def session(local_aws: LocalAws, stack: LocalResources) -> Iterator[boto3.Sessio
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws, stack: LocalResources) -> Path:
     """The discovery file `labeler local` would write for this stack."""
-    folder = tmp_path_factory.mktemp("labeler")
-    discovery = Discovery(
-        **stack.model_dump(),
-        endpoint_url=local_aws.endpoint_url,
-        web_url="http://127.0.0.1:9/",
-        label_backend="onnx",
-        pid=os.getpid(),
-        started_at="2026-12-02T00:00:00+00:00",
-    )
-    write_discovery(folder, discovery)
-    return folder
+    return discovery_dir(tmp_path_factory.mktemp("labeler"), local_aws, stack, label_backend="onnx")
 
 
 @pytest.fixture

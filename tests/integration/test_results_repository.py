@@ -168,10 +168,16 @@ def test_statuses_reads_many_keys_in_batches_and_leaves_absent_ones_out(
         unique_id=f"count-{owner}",
     )
 
-    found = repository.statuses([(owner, labeled.image_name), *absent, (owner, processing.image_name)] * 2)
+    keys = [(owner, labeled.image_name), *absent, (owner, processing.image_name)] * 2
+
+    found = repository.statuses(keys)
 
     assert found == {
         (owner, labeled.image_name): (ImageStatus.LABELED, labeled.timestamp),
         (owner, processing.image_name): (ImageStatus.PROCESSING, processing.timestamp),
     }
     assert sorted(sent) == [20, 100]  # 120 distinct keys, at most 100 per request
+    assert repository.records(keys) == {
+        (owner, labeled.image_name): labeled,
+        (owner, processing.image_name): processing,
+    }  # whole records, as written

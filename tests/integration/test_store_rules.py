@@ -336,7 +336,7 @@ def test_a_retried_validate_of_an_open_version_is_charged_again_for_the_ledger_t
 # --- label ------------------------------------------------------------------------------------------
 
 
-def test_labels_are_trimmed_to_the_payload_budget_and_timed(
+def test_labels_are_trimmed_to_the_payload_budget_timed_and_stamped_with_their_settings(
     local_aws: LocalAws, owner: str, clock: None
 ) -> None:
     backend = RekognitionBackend(client=local_aws.session().client("rekognition"))
@@ -345,12 +345,18 @@ def test_labels_are_trimmed_to_the_payload_budget_and_timed(
     assert full.labels  # moto answers with one label
     budget = len(full.model_copy(update={"labels": []}).model_dump_json())
 
-    result = label_image(image, backend, max_payload_bytes=budget)
+    settings = "rekognition max_labels=10 min_confidence=70"
+    result = label_image(image, backend, max_payload_bytes=budget, label_settings=settings)
 
     assert result == LabelResult(
-        labels=[], label_model_version=full.label_model_version, backend=full.backend, label_ms=12.35
+        labels=[],
+        label_model_version=full.label_model_version,
+        backend=full.backend,
+        label_ms=12.35,
+        label_settings=settings,
     )
-    assert label_image(image, backend, max_payload_bytes=100_000).labels == full.trimmed(100_000).labels
+    unbounded = label_image(image, backend, max_payload_bytes=100_000, label_settings=settings)
+    assert unbounded.labels == full.trimmed(100_000).labels
 
 
 # --- store ------------------------------------------------------------------------------------------

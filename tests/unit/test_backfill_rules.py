@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from labeler.backfill import BACKFILL_SEQUENCER_MARK, BackfillMode, decide
+from labeler.backfill import BACKFILL_SEQUENCER_MARK, BackfillDecision, BackfillMode, Labeling, decide
 from labeler.events import SEQUENCER_WIDTH, normalize_sequencer
 from labeler.models import ImageStatus, ResultRecord
 from labeler.pipeline import CLAIM_LIFETIME, iso_timestamp
@@ -32,6 +32,12 @@ def record(
         sequencer=SEQUENCER,
         execution_id="arn:aws:states:us-east-1:1:execution:pipeline:first",
         **fields,
+    )
+
+
+def decided(mode: BackfillMode, stored: ResultRecord | None, **now: object) -> BackfillDecision:
+    return decide(
+        mode, stored, Labeling.model_validate({"etag": "e1", "label_settings": SETTINGS, **now}), NOW
     )
 
 
@@ -79,22 +85,22 @@ SAME_CONTENT_TOMBSTONE = record(ImageStatus.DELETED)
 def test_each_mode_labels_exactly_its_objects(
     stored: ResultRecord | None, labeled_by: set[BackfillMode]
 ) -> None:
-    assert {mode for mode in BackfillMode if decide(mode, stored, "e1", SETTINGS, NOW).label} == labeled_by
+    assert {mode for mode in BackfillMode if decided(mode, stored).label} == labeled_by
 
 
 def test_the_same_content_keeps_its_records_sequencer() -> None:
     for stored in (LABELED, FAILED_RECORD, ABANDONED_CLAIM, LIVE_CLAIM, REJECTED):
         for mode in BackfillMode:
-            assert decide(mode, stored, "e1", SETTINGS, NOW).sequencer == SEQUENCER, (stored.status, mode)
+            assert decided(mode, stored).sequencer == SEQUENCER, (stored.status, mode)
 
 
 def test_otherwise_the_sequencer_orders_after_the_record_and_before_any_later_upload() -> None:
     later = normalize_sequencer("0055AED6DCD90281E6")
     for stored in (OTHER_CONTENT, TOMBSTONE):
-        sequencer = decide(MISSING, stored, "e1", SETTINGS, NOW).sequencer
+        sequencer = decided(MISSING, stored).sequencer
         assert sequencer == SEQUENCER + BACKFILL_SEQUENCER_MARK
         assert stored.sequencer < sequencer < later
-    never = decide(MISSING, None, "e1", SETTINGS, NOW).sequencer
+    never = decided(MISSING, None).sequencer
     assert never == "0" * SEQUENCER_WIDTH + BACKFILL_SEQUENCER_MARK
     assert never < normalize_sequencer("1") and never > normalize_sequencer("")
     assert all(digit < BACKFILL_SEQUENCER_MARK for digit in "0123456789ABCDEF")
@@ -119,4 +125,46 @@ def test_otherwise_the_sequencer_orders_after_the_record_and_before_any_later_up
     ],
 )
 def test_every_decision_says_why(mode: BackfillMode, stored: ResultRecord | None, reason: str) -> None:
-    assert decide(mode, stored, "e1", SETTINGS, NOW).reason == reason
+    assert decided(mode, stored).reason == reason
+
+
+def test_stale_compares_the_model_version_only_when_it_is_known() -> None:
+    by_v1 = record(ImageStatus.LABELED, label_settings=SETTINGS, label_model_version="m@1")
+    assert decided(STALE, by_v1, model_version="m@2").reason == "labeled by another model"
+    assert decided(STALE, by_v1, model_version="m@2").label
+    assert not decided(STALE, by_v1, model_version="m@1").label
+    assert not decided(STALE, by_v1).label  # Rekognition's version is told only with its answers
+    assert decided(MISSING, by_v1, model_version="m@2").reason == "LABELED"  # only stale compares it
+
+
+def test_a_young_claim_whose_execution_stopped_is_abandoned() -> None:
+    young = record(ImageStatus.PROCESSING, age=timedelta(seconds=5))
+    assert not decided(MISSING, young).label
+    stopped = decided(MISSING, young, claimant_stopped=True)
+    assert (stopped.label, stopped.reason, stopped.sequencer) == (True, "abandoned while labeling", SEQUENCER)
+    assert not decided(STALE, young, claimant_stopped=True).label
+
+
+def test_label_settings_name_the_backend_and_its_effective_thresholds() -> None:
+    from labeler.settings import Settings
+
+    assert Settings().label_settings == "rekognition max_labels=10 min_confidence=70"
+    assert Settings(label_backend="onnx").label_settings == "onnx max_labels=10 min_confidence=10"
+    tuned = Settings(label_backend="onnx", max_labels=5, min_confidence=12.5)
+    assert tuned.label_settings == "onnx max_labels=5 min_confidence=12.5"
+
+
+def test_a_functions_settings_are_read_from_its_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeler.settings import settings_from_environment
+
+    monkeypatch.setenv("LABELER_MAX_LABELS", "7")  # this process's own: not the function's
+    settings = settings_from_environment(
+        {
+            "LABELER_LABEL_BACKEND": "onnx",
+            "LABELER_MIN_CONFIDENCE": "25",
+            "LABELER_QUOTA_EXEMPT_OWNERS": '["cli", "ops"]',
+            "POWERTOOLS_SERVICE_NAME": "image-labeler",
+        }
+    )
+    assert settings.label_settings == "onnx max_labels=10 min_confidence=25"
+    assert settings.quota_exempt_owners == frozenset({"cli", "ops"})

@@ -38,9 +38,17 @@ from labeler.models import (
     Label,
     LabelResult,
     ResultRecord,
+    Stage,
     Timings,
 )
-from labeler.pipeline import build_record, iso_timestamp, tombstone, utc_now_iso
+from labeler.pipeline import (
+    EXECUTION_STOPPED,
+    build_record,
+    iso_timestamp,
+    released_claim,
+    tombstone,
+    utc_now_iso,
+)
 
 EXECUTION = ExecutionRef(id="arn:aws:states:us-east-1:1:execution:sm:run-1", name="run-1")
 UPLOADED = datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC)
@@ -140,6 +148,21 @@ def test_a_labeled_record_holds_the_read_size_what_validate_learned_the_labels_a
         label_backend="rekognition",
         timings=Timings(validate_ms=3.5, label_ms=12.25, end_to_end_ms=1234.6),
     )
+
+
+def test_a_backfilled_record_names_its_run_and_settings_and_times_from_the_plan_not_the_upload() -> None:
+    planned = datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC)  # 234.567 ms before NOW; uploaded a second earlier
+    labels = {**_labels(), "label_settings": "rekognition max_labels=10 min_confidence=70"}
+    backfill = {"run": "library-1", "planned_at": planned.isoformat()}
+
+    record = build_record(_state(image=_image(), labels=labels, backfill=backfill), EXECUTION, NOW)
+
+    assert (record.backfill_run, record.label_settings) == (
+        "library-1",
+        "rekognition max_labels=10 min_confidence=70",
+    )
+    assert record.uploaded_at == "2030-01-01T00:00:00.000Z"
+    assert record.timings.end_to_end_ms == 234.6
 
 
 def test_a_rejection_in_validate_splits_code_and_reason_and_keeps_the_event_size() -> None:
@@ -355,6 +378,32 @@ def test_a_tombstone_names_the_deleted_version_and_expires_a_day_later() -> None
 
 def test_a_tombstone_of_a_key_outside_uploads_is_unowned() -> None:
     assert tombstone(_deletion("elsewhere/a.jpg"), DELETED_AT).owner == UNOWNED
+
+
+# --- released claims -------------------------------------------------------------------------------
+
+
+def test_a_released_claim_is_a_failure_of_the_same_version_and_execution_now() -> None:
+    claim = _expected(
+        status=ImageStatus.PROCESSING,
+        stage=Stage.LABELING,
+        original_name="Café.png",
+        size=READ_SIZE,
+        backfill_run="library-1",
+    )
+    released = released_claim(claim, "its execution was aborted", datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    assert released == claim.model_copy(
+        update={
+            "status": ImageStatus.FAILED,
+            "stage": None,
+            "timestamp": "2030-01-02T03:04:05.000Z",
+            "error_code": EXECUTION_STOPPED,
+            "error": EXECUTION_STOPPED,
+            "reason": "its execution was aborted",
+        }
+    )
+    assert EXECUTION_STOPPED == "ExecutionStopped"
 
 
 # --- the results table's items ----------------------------------------------------------------------
@@ -640,12 +689,12 @@ def test_unprocessed_keys_are_asked_again_after_pauses_doubling_from_a_tenth_up_
         "results": {
             "Keys": [_key("a.jpg"), _key("absent.jpg"), _key("b.jpg")],
             "ConsistentRead": True,
-            "ProjectionExpression": "#p, #s, #status, #time",
+            "ProjectionExpression": "#a0, #a1, #a2, #a3",
             "ExpressionAttributeNames": {
-                "#p": "Owner",
-                "#s": "ImageName",
-                "#status": "Status",
-                "#time": "Timestamp",
+                "#a0": "Owner",
+                "#a1": "ImageName",
+                "#a2": "Status",
+                "#a3": "Timestamp",
             },
         }
     }

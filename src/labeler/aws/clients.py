@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 _LOCK = threading.Lock()
 _CONFIG = Config(
@@ -43,6 +44,10 @@ def dynamodb() -> DynamoDBClient:
 
 def rekognition() -> RekognitionClient:
     return _client("rekognition")  # type: ignore[no-any-return]
+
+
+def stepfunctions() -> SFNClient:
+    return _client("stepfunctions")  # type: ignore[no-any-return]
 
 
 def reset() -> None:

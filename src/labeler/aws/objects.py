@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from labeler.aws.codes import error_code
 from labeler.errors import ImageRejected, RejectionCode, StorageThrottled
-from labeler.models import ObjectRef, VersionEntry
+from labeler.models import ObjectHead, ObjectRef, VersionEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -119,6 +119,32 @@ class S3ObjectSource:
             self._size, self._metadata = _total_size(response), dict(response.get("Metadata", {}))
         self.bytes_read += len(data)
         return data
+
+
+@dataclass(frozen=True)
+class S3ObjectHeads:
+    """HeadObject of a key's current version."""
+
+    client: S3Client
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            code = error_code(error)
+            if code in _GONE:  # deleted since it was listed (a delete marker answers 404 too)
+                return None
+            if code in _THROTTLED:
+                raise StorageThrottled(f"S3 answered {code} for {key!r}") from error
+            raise
+        return ObjectHead(
+            bucket=bucket,
+            key=key,
+            version_id=response.get("VersionId"),
+            etag=response["ETag"].strip('"'),
+            size=int(response["ContentLength"]),
+            last_modified=response["LastModified"],
+        )
 
 
 #: Most keys one DeleteObjects call may name.

@@ -8,7 +8,7 @@ records with ``dynamodb:LeadingKeys``), sort ``ImageName`` (the object key). The
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -183,43 +183,43 @@ class ResultsRepository:
             ConsistentRead=True,
         )
         raw = response.get("Item")
-        if raw is None:
-            return None
-        return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
+        return None if raw is None else _record(raw)
 
     def statuses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[ImageStatus, str]]:
         """Status and Timestamp of the stored records among ``keys`` (owner, image name); absent keys
-        are left out. For pollers: one consistent BatchGetItem per 100 keys, only these attributes.
+        are left out. For pollers: one consistent BatchGetItem per 100 keys, only these attributes."""
+        partition, sort = RESULTS_TABLE.partition_key, RESULTS_TABLE.sort_key
+        return {
+            (raw[partition]["S"], raw[sort]["S"]): (ImageStatus(raw["Status"]["S"]), raw["Timestamp"]["S"])
+            for raw in self._batch_get(keys, (partition, sort, "Status", "Timestamp"))
+        }
 
-        Keys DynamoDB leaves unprocessed (it does so when throttled) are asked again after a short,
-        growing pause.
-        """
+    def records(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ResultRecord]:
+        """The stored records among ``keys`` (owner, image name), whole; absent keys are left out."""
+        found = (
+            item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
+            for raw in self._batch_get(keys)
+        )
+        return {(record.owner, record.image_name): record for record in found}
+
+    def _batch_get(self, keys: Iterable[tuple[str, str]], attributes: tuple[str, ...] = ()) -> Iterator[Any]:
+        """Raw items of ``keys`` (each asked once), read consistently, 100 per BatchGetItem; only
+        ``attributes`` when given. Keys DynamoDB leaves unprocessed (it does so when throttled) are
+        asked again after a short, growing pause."""
         partition, sort = RESULTS_TABLE.partition_key, RESULTS_TABLE.sort_key
         pending: list[Any] = [
             {partition: {"S": owner}, sort: {"S": image_name}} for owner, image_name in dict.fromkeys(keys)
         ]
-        found: dict[tuple[str, str], tuple[ImageStatus, str]] = {}
+        request: dict[str, Any] = {"ConsistentRead": True}
+        if attributes:
+            names = {f"#a{index}": name for index, name in enumerate(attributes)}
+            request |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         unprocessed_rounds = 0
         while pending:
             batch, pending = pending[:_BATCH_GET_LIMIT], pending[_BATCH_GET_LIMIT:]
-            response = self.client.batch_get_item(
-                RequestItems={
-                    self.table_name: {
-                        "Keys": batch,
-                        "ConsistentRead": True,
-                        "ProjectionExpression": "#p, #s, #status, #time",
-                        "ExpressionAttributeNames": {
-                            "#p": partition,
-                            "#s": sort,
-                            "#status": "Status",
-                            "#time": "Timestamp",
-                        },
-                    }
-                }
-            )
-            for raw in response.get("Responses", {}).get(self.table_name, []):
-                key = (raw[partition]["S"], raw[sort]["S"])
-                found[key] = (ImageStatus(raw["Status"]["S"]), raw["Timestamp"]["S"])
+            asked: Any = {self.table_name: {"Keys": batch, **request}}
+            response = self.client.batch_get_item(RequestItems=asked)
+            yield from response.get("Responses", {}).get(self.table_name, [])
             unprocessed: list[Any] = (
                 response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])  # type: ignore[call-overload]
             )
@@ -227,7 +227,10 @@ class ResultsRepository:
                 unprocessed_rounds += 1
                 time.sleep(min(0.05 * 2**unprocessed_rounds, 2.0))
                 pending.extend(unprocessed)
-        return found
+
+
+def _record(raw: dict[str, Any]) -> ResultRecord:
+    return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
 
 
 #: Most keys one BatchGetItem may ask for.

@@ -51,6 +51,7 @@ from labeler.aws.codes import error_code
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
 from labeler.imaging import MAX_IMAGE_BYTES
 from labeler.models import Label, LabelResult, ObjectRef
+from labeler.settings import DEFAULT_MIN_CONFIDENCE as BACKEND_MIN_CONFIDENCE
 
 MODEL_DIR = Path(str(importlib.resources.files("labeler_model")))
 MODEL_PATH = MODEL_DIR / "efficientnet_lite0.onnx"
@@ -68,7 +69,7 @@ JPEG_DRAFT_SIZE = 2 * RESIZE_SIZE
 #: 30-60% and the second-best sensible label 5-20%; Rekognition's usual 55-70% would return nothing
 #: for many photos. 10% keeps the confident top-1 and its close alternatives (tabby/tiger cat,
 #: espresso/cup) and drops the long tail of 0.1-5% guesses.
-DEFAULT_MIN_CONFIDENCE = 10.0
+DEFAULT_MIN_CONFIDENCE = BACKEND_MIN_CONFIDENCE["onnx"]
 
 _GONE = {"404", "NoSuchKey", "NoSuchVersion", "NotFound", "412", "PreconditionFailed"}
 _TRANSIENT = {"SlowDown", "ServiceUnavailable", "InternalError", "500", "503", "RequestTimeout", "Throttling"}

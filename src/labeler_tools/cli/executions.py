@@ -30,15 +30,22 @@ def list_executions(
     ] = None,
     since: options.Since = None,
     limit: options.Limit = 50,
+    backfill: Annotated[
+        str | None,
+        typer.Option(metavar="RUN", help="Only the executions this backfill run started (its items)."),
+    ] = None,
 ) -> None:
     """List executions, newest first, each with the image it is about.
 
-    Example: `labeler executions list --status FAILED --since 2h`
+    Examples: `labeler executions list --status FAILED --since 2h`,
+    `labeler executions list --backfill backfill-20261203-101500`
     """
     from labeler_tools.cli import render
     from labeler_tools.ops.executions import list_executions
 
-    found = list_executions(common.target(), status=execution_status, since=since, limit=limit)
+    found = list_executions(
+        common.target(), status=execution_status, since=since, limit=limit, backfill_run=backfill
+    )
     if common.json:
         print_json([execution.model_dump(mode="json") for execution in found])
     elif found:

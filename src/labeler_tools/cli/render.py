@@ -21,6 +21,8 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from labeler.models import ExecutionStatus, ImageStatus, Label, ResultRecord
+from labeler_tools.ops.backfill import DryRun
+from labeler_tools.ops.backfill import RunProgress as BackfillProgress
 from labeler_tools.ops.delete import DeleteItem, DeleteSummary
 from labeler_tools.ops.executions import ExecutionDetail, ExecutionSummary, StateRun
 from labeler_tools.ops.records import StoredRecord, UnreadableRecord
@@ -489,3 +491,51 @@ def deletions(items: Sequence[DeleteItem], summary: DeleteSummary, wide: bool = 
         Text.assemble(("error: ", "bold red"), item.key, ": ", item.error) for item in items if item.error
     ]
     return Group(table, *failures) if failures else table
+
+
+def backfill_dry_run(plan: DryRun) -> RenderableType:
+    """Counts by reason (labeled, then skipped) and the AWS estimate."""
+    rows: list[list[Cell]] = [
+        [Text("label", style="green"), reason, str(count)] for reason, count in plan.labeled_because.items()
+    ]
+    rows += [
+        [Text("skip", style="dim"), reason, str(count)] for reason, count in plan.skipped_because.items()
+    ]
+    table = _table(
+        [_Col("", fixed=True), _Col("Why"), _Col("Objects", fixed=True)],
+        rows,
+        title=f"Backfill {plan.run.name} (dry run: nothing started)",
+    )
+    quota = (
+        "the run counts against the site's daily limit (--no-global-quota lifts it)"
+        if plan.run.global_quota
+        else "the site's daily limit does not apply (--no-global-quota)"
+    )
+    estimate = plan.estimate
+    summary = _fields(
+        [
+            ("listed", f"{plan.listed} under s3://{plan.run.bucket}/{plan.run.prefix}"),
+            ("to label", f"{plan.to_label} ({plan.run.mode.value})"),
+            (
+                "on AWS, about",
+                f"${estimate.dollars:,.2f} (DetectLabels ${estimate.rekognition_dollars:,.2f}), list prices",
+            ),
+            ("quota", quota),
+        ]
+    )
+    return Group(table, summary)
+
+
+def backfill_progress(progress: BackfillProgress) -> RenderableType:
+    return _fields(
+        [
+            ("run", progress.name),
+            ("status", status(progress.status.value)),
+            ("objects", str(progress.total)),
+            ("done", str(progress.succeeded)),
+            ("failed", Text(str(progress.failed), style="red" if progress.failed else "")),
+            ("in flight", str(progress.running + progress.pending) if not progress.status.finished else None),
+            ("error", progress.error),
+            ("cause", progress.cause),
+        ]
+    )

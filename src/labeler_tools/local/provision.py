@@ -10,12 +10,14 @@ from typing import Any
 import boto3
 
 from labeler.blueprint import (
+    BACKFILL_STATE_MACHINE_FILE,
     DEFAULT_QUOTA,
     EMAIL_FILTER_POLICY,
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
     FUNCTIONS_BY_NAME,
     LAMBDA_RUNTIME,
+    PIPELINE_STATE_MACHINE_PLACEHOLDER,
     RESULTS_TABLE,
     USAGE_TABLE,
     FunctionSpec,
@@ -27,6 +29,7 @@ from labeler.blueprint import (
     upload_event_pattern,
     upload_input_transformer,
 )
+from labeler.settings import settings_from_environment
 from labeler_tools.deployment import LocalResources, StackNames
 
 
@@ -132,9 +135,13 @@ def provision(
     )["Role"]["Arn"]
 
     awslambda = session.client("lambda")
-    substitutions = {FAILURE_TOPIC_PLACEHOLDER: topic_arn}
+    variables: dict[str, dict[str, str]] = {}
+    substitutions = {"pipeline": {FAILURE_TOPIC_PLACEHOLDER: topic_arn}, "backfill": {}}
     arns = {}
     for spec in FUNCTIONS:
+        variables[spec.name] = function_environment(
+            names.results_table, names.usage_table, quota, **spec.environment, **(environment or {})
+        )
         function = awslambda.create_function(
             FunctionName=names.function(spec),
             Runtime=LAMBDA_RUNTIME,
@@ -144,19 +151,23 @@ def provision(
             Description=spec.description,
             Timeout=spec.timeout_s,
             MemorySize=spec.memory_mb,
-            Environment={
-                "Variables": function_environment(
-                    names.results_table, names.usage_table, quota, **spec.environment, **(environment or {})
-                )
-            },
+            Environment={"Variables": variables[spec.name]},
         )
         arns[spec.name] = function["FunctionArn"]
-        if spec.placeholder is not None:
-            substitutions[spec.placeholder] = function["FunctionArn"]
+        if spec.placeholder is not None and spec.workflow is not None:
+            substitutions[spec.workflow][spec.placeholder] = function["FunctionArn"]
 
-    state_machine_arn = session.client("stepfunctions").create_state_machine(
+    sfn = session.client("stepfunctions")
+    state_machine_arn = sfn.create_state_machine(
         name=names.state_machine,
-        definition=render_definition(substitutions),
+        definition=render_definition(substitutions["pipeline"]),
+        roleArn=states_role,
+        type="STANDARD",
+    )["stateMachineArn"]
+    substitutions["backfill"][PIPELINE_STATE_MACHINE_PLACEHOLDER] = state_machine_arn
+    backfill_state_machine_arn = sfn.create_state_machine(
+        name=names.backfill_state_machine,
+        definition=render_definition(substitutions["backfill"], BACKFILL_STATE_MACHINE_FILE),
         roleArn=states_role,
         type="STANDARD",
     )["stateMachineArn"]
@@ -199,6 +210,8 @@ def provision(
         usage_table=names.usage_table,
         failure_topic_arn=topic_arn,
         state_machine_arn=state_machine_arn,
+        backfill_state_machine_arn=backfill_state_machine_arn,
+        label_settings=settings_from_environment(variables["label"]).label_settings,
         upload_rule=names.upload_rule,
         identity_pool_id=identity_pool_id,
         notifications_queue_url=queue_url,

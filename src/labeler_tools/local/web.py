@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labeler.blueprint import REPO_ROOT
+from labeler.events import execution_arn
 from labeler.models import ResultRecord
-from labeler_tools.ops.executions import ExecutionNotFound, execution_arn, explain, list_executions
+from labeler_tools.ops.executions import ExecutionNotFound, explain, list_executions
 
 if TYPE_CHECKING:
     from labeler_tools.ops.target import Target

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from labeler.aws.codes import error_code
-from labeler.events import UploadEvent
+from labeler.events import UploadEvent, execution_arn
 from labeler.models import ExecutionStatus, ImageStatus, ObjectRef, TaskError
 from labeler_tools.ops.errors import OperatorError
 from labeler_tools.ops.records import Records, UnreadableRecord, image_status
@@ -107,11 +107,6 @@ class ExecutionNotFound(OperatorError):
     """No execution by that ARN, name or key."""
 
 
-def execution_arn(state_machine_arn: str, name: str) -> str:
-    """The ARN an execution named ``name`` of this state machine has (or would have)."""
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
-
-
 def _short(text: str | None) -> str | None:
     if text is None:
         return None
@@ -157,14 +152,25 @@ def _summary(description: Mapping[str, Any]) -> ExecutionSummary:
 
 
 def list_executions(
-    target: Target, *, status: ExecutionStatus | None = None, since: datetime | None = None, limit: int = 50
+    target: Target,
+    *,
+    status: ExecutionStatus | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    backfill_run: str | None = None,
 ) -> list[ExecutionSummary]:
-    """Newest first (Step Functions' order), with the object key of each (one DescribeExecution each)."""
+    """Newest first (Step Functions' order), with the object key of each (one DescribeExecution each).
+    ``backfill_run``: only the executions that run started (their names start with its name)."""
     parameters: dict[str, Any] = {"stateMachineArn": target.state_machine_arn}
     if status:
         parameters["statusFilter"] = status.value
     pages = target.sfn.get_paginator("list_executions").paginate(**parameters)
-    newest_first = (execution for page in pages for execution in page["executions"])
+    newest_first = (
+        execution
+        for page in pages
+        for execution in page["executions"]
+        if backfill_run is None or execution["name"].startswith(f"{backfill_run}-")
+    )
     recent = takewhile(lambda execution: since is None or execution["startDate"] >= since, newest_first)
     listed = list(islice(recent, limit))
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -44,10 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeler.aws.codes import error_code, error_summary
 from labeler.aws.results import ResultsRepository
-from labeler.events import build_object_created_event, execution_input
+from labeler.events import build_object_created_event, execution_arn, execution_input
 from labeler.models import ExecutionStatus, ImageStatus, ResultRecord
 from labeler.pipeline import released_claim
-from labeler_tools.ops.executions import UNSUCCESSFUL, describe, execution_arn, explain, object_of
+from labeler_tools.ops.executions import UNSUCCESSFUL, describe, explain, object_of
 from labeler_tools.ops.records import (
     RecordQuery,
     Records,
