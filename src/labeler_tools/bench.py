@@ -8,6 +8,10 @@ decode + preprocess + inference in a loop, on one thread, no AWS (the configurat
 on this 2-core machine), before and after the pipeline run. Results go to ``results/bench.json``
 and ``results/bench.png``, with the CPU time each process spent per image (the stack, each Lambda
 sandbox, and this process's own uploading and observing, which share the machine's CPUs).
+
+``--storage-rss N [--object-mb 5]`` measures storage instead: N distinct objects of that size put
+into a fresh ``labeler local`` (kept data dir, no pipeline run), then the stack's RSS and its data
+dir's size, in ``storage`` of the results JSON.
 """
 
 from __future__ import annotations
@@ -264,6 +268,44 @@ def _cpu_ms_per_image(
     return {role: round(ms, 1) for role, ms in {**per_image, "total": sum(per_image.values())}.items()}
 
 
+def storage_rss(objects: int, object_mb: float, concurrency: int = 2) -> dict[str, Any]:
+    """The RSS of a fresh stack holding ``objects`` distinct bodies of ``object_mb`` MB (put outside
+    ``uploads/``: no execution starts), and the size of its data dir."""
+    from labeler_tools.local.process import _memory_mb
+
+    size = int(object_mb * 1024 * 1024)
+    base = os.urandom(size)
+    with tempfile.TemporaryDirectory() as data_dir, LocalProcess(Path(data_dir)) as stack:
+        s3, bucket = stack.client("s3"), stack.discovery.upload_bucket
+        before = {"stack": _memory_mb(stack.process.pid).get("now", 0.0), **stack.memory_mb()}
+        started = time.perf_counter()
+
+        def put(index: int) -> None:
+            body = index.to_bytes(8, "big") + base[8:]  # distinct content: nothing deduplicated
+            s3.put_object(Bucket=bucket, Key=f"storage-bench/{index:06d}.bin", Body=body)
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(put, range(objects)))
+        elapsed = time.perf_counter() - started
+        s3.get_object(Bucket=bucket, Key="storage-bench/000000.bin", Range="bytes=0-65535")["Body"].read()
+        stack_only = _memory_mb(stack.process.pid)
+        with_sandboxes = stack.memory_mb()
+        data_dir_bytes = sum(path.stat().st_size for path in Path(data_dir).rglob("*") if path.is_file())
+    return {
+        "objects": objects,
+        "object_mb": object_mb,
+        "stored_mb": round(objects * size / 1024 / 1024, 1),
+        "put_s": round(elapsed, 1),
+        "stack_rss_mb": {
+            "before": before["stack"],
+            "after": round(stack_only.get("now", 0.0), 1),
+            "peak": round(stack_only.get("peak", 0.0), 1),
+        },
+        "stack_and_sandboxes_rss_mb": {"before": before["now"], "after": with_sandboxes["now"]},
+        "data_dir_mb": round(data_dir_bytes / 1024 / 1024, 1),
+    }
+
+
 def chart(result: dict[str, Any], latencies: list[float], path: Path) -> None:
     import matplotlib
 
@@ -303,9 +345,26 @@ def main() -> None:
         "setting measured); 1 measures latency alone, not throughput",
     )
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
+    parser.add_argument(
+        "--storage-rss",
+        type=int,
+        metavar="N",
+        help="measure storage instead: the stack's RSS and data dir size with N objects stored",
+    )
+    parser.add_argument("--object-mb", type=float, default=5.0, help="object size for --storage-rss")
     arguments = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    if arguments.storage_rss is not None:
+        storage = {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "storage": storage_rss(arguments.storage_rss, arguments.object_mb),
+        }
+        arguments.output.parent.mkdir(parents=True, exist_ok=True)
+        arguments.output.write_text(json.dumps(storage, indent=2) + "\n")
+        print(json.dumps(storage, indent=2))
+        return
 
     images = sample_images(arguments.images)
     # The bare model before and after the pipeline: this machine's speed drifts by ~10% between

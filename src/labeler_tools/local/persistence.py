@@ -1,24 +1,32 @@
 """Keep the local stack's uploads and results across restarts (moto itself keeps everything in memory).
 
-A snapshot is a folder: ``objects/`` with one file per uploaded object (latest version, named by a
-hash so any key is a safe file name), ``objects.json`` describing them, and ``results.jsonl`` with
-the results table's items in DynamoDB JSON. Snapshots are written incrementally (object files that
-exist already are not rewritten) and atomically (manifests are replaced, never edited).
+A snapshot is a folder: ``bodies/``, where the running stack keeps every object's body (one file per
+content, named by its sha256: ``labeler_tools.local.hooks.s3_storage``), ``objects.json`` naming the
+body of each uploaded object (latest version) with its ETag and metadata, and ``results.jsonl`` with
+the results table's items in DynamoDB JSON. Saving copies no body (the manifest refers to the files
+the stack wrote) and is atomic (manifests are replaced, never edited); the bodies the manifest names
+are pinned, so they outlive the keys that used them until the next save. Restoring reads no body.
+A snapshot of the earlier layout (``objects/``, a copy of each body) is restored from its copies and
+migrated by the next save, which removes ``objects/``.
 Executions and their histories are not kept: they describe runs of a stack that no longer exists.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
+import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.s3.models import FakeKey, s3_backends
 
 from labeler_tools.deployment import LocalResources, write_atomically
+from labeler_tools.local.hooks import s3_storage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,13 @@ class Snapshot:
     folder: Path
 
     @property
+    def bodies_dir(self) -> Path:
+        """Where the stack stores object bodies (``s3_storage.use_folder``)."""
+        return self.folder / "bodies"
+
+    @property
     def objects_dir(self) -> Path:
+        """The earlier layout's copies of the bodies (read when restoring an old snapshot)."""
         return self.folder / "objects"
 
     @property
@@ -52,32 +66,32 @@ class Snapshot:
 
     def save(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
         """Write the current objects and records; returns how many of each were saved."""
-        self.objects_dir.mkdir(parents=True, exist_ok=True)
-        s3, dynamodb = session.client("s3"), session.client("dynamodb")
+        dynamodb = session.client("dynamodb")
+        bucket = s3_backends[stack.account]["aws"].get_bucket(stack.upload_bucket)
         entries: list[dict[str, Any]] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.upload_bucket):
-            for summary in page.get("Contents", []):
-                key, etag = summary["Key"], summary["ETag"].strip('"')
-                name = hashlib.sha256(f"{key}\0{etag}".encode()).hexdigest()
-                path = self.objects_dir / name
-                head = s3.head_object(Bucket=stack.upload_bucket, Key=key)
-                if not path.exists():
-                    body = s3.get_object(Bucket=stack.upload_bucket, Key=key)["Body"].read()
-                    path.with_suffix(".tmp").write_bytes(body)
-                    os.replace(path.with_suffix(".tmp"), path)
-                entries.append(
-                    {
-                        "key": key,
-                        "file": name,
-                        "content_type": head.get("ContentType", "binary/octet-stream"),
-                        "metadata": head.get("Metadata", {}),
-                    }
-                )
+        for versions in list(dict.values(bucket.keys)):
+            latest = versions[-1] if versions else None
+            if not isinstance(latest, FakeKey):  # a delete marker
+                continue
+            body = s3_storage.stored_body(latest)
+            if body.folder != self.bodies_dir:  # stored before the stack used this folder: copied in
+                body = s3_storage.BodyStore(self.bodies_dir).share(body)
+            entries.append(
+                {
+                    "key": latest.name,
+                    "sha256": body.sha256,
+                    "size": body.size,
+                    "md5": body.md5,
+                    "etag": latest.etag.strip('"'),
+                    "metadata": dict(latest.metadata),
+                }
+            )
         write_atomically(self.manifest, json.dumps(entries, indent=1))
-        keep = {entry["file"] for entry in entries}
-        for stale in self.objects_dir.iterdir():
-            if stale.name not in keep:
-                stale.unlink()
+        store = s3_storage.store()
+        if store.folder == self.bodies_dir:
+            store.pinned = frozenset(entry["sha256"] for entry in entries)
+            s3_storage.sweep()
+        shutil.rmtree(self.objects_dir, ignore_errors=True)  # the earlier layout, migrated
         items = [
             item
             for page in dynamodb.get_paginator("scan").paginate(TableName=stack.results_table)
@@ -87,20 +101,43 @@ class Snapshot:
         return {"objects": len(entries), "records": len(items)}
 
     def restore(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
-        """Put the saved objects and records back. Call before uploads are delivered to the pipeline."""
+        """Put the saved objects and records back. Call before uploads are delivered to the pipeline,
+        once the stack stores bodies in ``bodies_dir``."""
         if not self.manifest.exists():
             return {"objects": 0, "records": 0}
         s3, dynamodb = session.client("s3"), session.client("dynamodb")
+        backend = s3_backends[stack.account]["aws"]
+        store = s3_storage.store()
         entries = json.loads(self.manifest.read_text())
+        restored = 0
         for entry in entries:
-            s3.put_object(
-                Bucket=stack.upload_bucket,
-                Key=entry["key"],
-                Body=(self.objects_dir / entry["file"]).read_bytes(),
-                ContentType=entry["content_type"],
-                Metadata=entry["metadata"],
+            if "sha256" not in entry:  # the earlier layout: a copy of the body in objects/
+                s3.put_object(
+                    Bucket=stack.upload_bucket,
+                    Key=entry["key"],
+                    Body=(self.objects_dir / entry["file"]).read_bytes(),
+                    ContentType=entry["content_type"],
+                    Metadata=entry["metadata"],
+                )
+                restored += 1
+                continue
+            try:
+                body = store.adopt(entry["sha256"], entry["size"], entry.get("md5"))
+            except FileNotFoundError:
+                log.warning("not restored: %s (its stored body %s is missing)", entry["key"], entry["sha256"])
+                continue
+            key = backend.put_object(
+                stack.upload_bucket,
+                entry["key"],
+                body,  # type: ignore[arg-type]  # the stored file, adopted (s3_storage)
+                etag=entry["etag"],
+                disable_notification=True,
             )
+            key.set_metadata(dict(entry["metadata"]))
+            restored += 1
+        if store.folder == self.bodies_dir:
+            store.pinned = frozenset(entry["sha256"] for entry in entries if "sha256" in entry)
         lines = self.results.read_text().splitlines() if self.results.exists() else []
         for line in lines:
             dynamodb.put_item(TableName=stack.results_table, Item=json.loads(line))
-        return {"objects": len(entries), "records": len(lines)}
+        return {"objects": restored, "records": len(lines)}

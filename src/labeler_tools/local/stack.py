@@ -8,6 +8,8 @@ any boto3 / aws-cli user find it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import json
 import logging
@@ -32,6 +34,7 @@ from labeler_tools.deployment import (
     discovery_path,
     write_discovery,
 )
+from labeler_tools.local.hooks import s3_storage
 from labeler_tools.local.hooks.cognitoidentity import rename_identity_pool
 from labeler_tools.local.hooks.stepfunctions import prune_finished_executions
 from labeler_tools.local.persistence import Snapshot
@@ -41,6 +44,13 @@ from labeler_tools.local.web import WebServer
 from labeler_tools.ops.target import Target
 
 log = logging.getLogger("labeler_tools.local")
+
+
+def _return_large_buffers_to_the_system() -> None:
+    """Request bodies (an upload's MBs) in mmap'd blocks, unmapped when freed: with glibc's adaptive
+    threshold they come from the threads' heaps once one was freed, which then keep growing."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,9 @@ class LocalStack:
         """Bring everything up; returns what the discovery file holds."""
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
+        _return_large_buffers_to_the_system()
+        # Object bodies on disk, not in memory: in the snapshot's folder, which then copies none.
+        s3_storage.use_folder(self.snapshot.bodies_dir if options.persist else None)
         environment = self._function_environment()
         self.aws = LocalAws(
             self.names.handler_modules(), host=options.host, port=options.port, sandboxes=True
@@ -210,6 +223,7 @@ class LocalStack:
     def _bound_memory(self) -> None:
         while not self._stopping.wait(10):
             self.prune_executions()
+            s3_storage.sweep()  # the bodies of deleted objects (a snapshot's stay until the next one)
 
     def prune_executions(self) -> int:
         """Forget finished executions beyond ``keep_executions`` (moto would keep them all)."""

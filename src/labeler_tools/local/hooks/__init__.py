@@ -2,7 +2,8 @@
 
 One module per moto service, named as moto names it (``core`` for ``moto.core``), each replacing a
 few small, named pieces of moto, and each covered by contract tests in ``tests/integration/hooks/``
-that fail loudly if a moto upgrade moves them. ``utilities`` holds what several of them share.
+that fail loudly if a moto upgrade moves them. ``utilities`` holds what several of them share;
+``s3_storage`` is S3's second module (object bodies in files instead of memory).
 ``cognitoidentity`` replaces nothing (it renames a pool in moto's backend) and is not installed;
 ``core.route_in_process_calls`` is turned on by ``LocalAws`` on its own, before moto's backends are
 reset.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labeler_tools.local.hooks import awslambda, core, dynamodb, events, s3, stepfunctions
+from labeler_tools.local.hooks import awslambda, core, dynamodb, events, s3, s3_storage, stepfunctions
 
 
 def install(runtime: awslambda.LambdaRuntime, sequencer: Callable[[], str], retry_wait_factor: float) -> None:
@@ -26,6 +27,7 @@ def install(runtime: awslambda.LambdaRuntime, sequencer: Callable[[], str], retr
     awslambda.install(runtime)
     events.install()
     s3.install(sequencer)
+    s3_storage.install()
     dynamodb.install()
     core.install()
     stepfunctions.install(retry_wait_factor)

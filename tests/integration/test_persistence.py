@@ -1,0 +1,120 @@
+"""The local stack's snapshot (labeler_tools.local.persistence): it refers to the stored body files
+instead of copying them, restores without reading a body, and migrates the earlier layout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labeler_tools.deployment import LocalResources
+from labeler_tools.local.hooks import s3_storage
+from labeler_tools.local.persistence import Snapshot
+from labeler_tools.local.server import LocalAws
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path) -> Iterator[Snapshot]:
+    """A snapshot folder whose bodies/ the stack stores bodies in while the test runs."""
+    snapshot = Snapshot(tmp_path / "state")
+    s3_storage.use_folder(snapshot.bodies_dir)
+    yield snapshot
+    s3_storage.use_folder(None)
+
+
+@pytest.fixture
+def own_bucket(local_aws: LocalAws, stack: LocalResources) -> LocalResources:
+    """The stack with an upload bucket of its own (versioned, as the stack's is)."""
+    name = f"persistence-{uuid.uuid4()}"
+    s3 = local_aws.session().client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return stack.model_copy(update={"upload_bucket": name})
+
+
+def _empty(local_aws: LocalAws, bucket: str) -> None:
+    s3 = local_aws.session().client("s3")
+    listed = s3.list_object_versions(Bucket=bucket)
+    for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+
+
+def test_a_snapshot_refers_to_the_stored_bodies_and_restores_them_without_reading_one(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = local_aws.session().client("s3")
+    bucket = own_bucket.upload_bucket
+    photo, other = os.urandom(200_000), os.urandom(1000)
+    s3.put_object(
+        Bucket=bucket,
+        Key="uploads/a b+c%.jpg",
+        Body=photo,
+        ContentType="image/jpeg",
+        Metadata={"original-name": "a.jpg"},
+    )
+    s3.put_object(Bucket=bucket, Key="uploads/same.jpg", Body=photo, ContentType="image/jpeg")
+    s3.put_object(Bucket=bucket, Key="uploads/gone.jpg", Body=other)
+    s3.delete_object(Bucket=bucket, Key="uploads/gone.jpg")  # a delete marker: not saved
+    etag = s3.head_object(Bucket=bucket, Key="uploads/a b+c%.jpg")["ETag"]
+
+    assert snapshot.save(local_aws.session(), own_bucket)["objects"] == 2
+    manifest = json.loads(snapshot.manifest.read_text())
+    assert {entry["sha256"] for entry in manifest} == {hashlib.sha256(photo).hexdigest()}
+    assert (snapshot.bodies_dir / hashlib.sha256(photo).hexdigest()).read_bytes() == photo  # not copied
+    assert not snapshot.objects_dir.exists()
+
+    _empty(local_aws, bucket)
+    s3_storage.sweep(grace_s=0)
+    assert (snapshot.bodies_dir / hashlib.sha256(photo).hexdigest()).exists()  # pinned by the manifest
+    assert not (snapshot.bodies_dir / hashlib.sha256(other).hexdigest()).exists()
+    reads: list[str] = []
+    read = s3_storage.StoredBody.read
+
+    def recording(body: s3_storage.StoredBody, *arguments: int) -> bytes:
+        reads.append(body.sha256)
+        return read(body, *arguments)
+
+    monkeypatch.setattr(s3_storage.StoredBody, "read", recording)
+
+    assert snapshot.restore(local_aws.session(), own_bucket)["objects"] == 2
+    assert reads == []
+    monkeypatch.undo()
+    got = s3.get_object(Bucket=bucket, Key="uploads/a b+c%.jpg")
+    assert got["Body"].read() == photo and got["ETag"] == etag
+    assert got["ContentType"] == "image/jpeg" and got["Metadata"] == {"original-name": "a.jpg"}
+    assert s3.get_object(Bucket=bucket, Key="uploads/same.jpg")["Body"].read() == photo
+
+
+def test_a_snapshot_of_the_earlier_layout_restores_and_is_migrated_by_the_next_save(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot
+) -> None:
+    body = os.urandom(5000)
+    snapshot.objects_dir.mkdir(parents=True)
+    (snapshot.objects_dir / "0123abcd").write_bytes(body)
+    entry = {
+        "key": "uploads/old.png",
+        "file": "0123abcd",
+        "content_type": "image/png",
+        "metadata": {"original-name": "old.png"},
+    }
+    snapshot.manifest.write_text(json.dumps([entry]))
+
+    assert snapshot.restore(local_aws.session(), own_bucket)["objects"] == 1
+    s3 = local_aws.session().client("s3")
+    got = s3.get_object(Bucket=own_bucket.upload_bucket, Key="uploads/old.png")
+    assert got["Body"].read() == body and got["ContentType"] == "image/png"
+    assert got["Metadata"] == {"original-name": "old.png"}
+
+    snapshot.save(local_aws.session(), own_bucket)
+    assert not snapshot.objects_dir.exists()
+    assert [entry["sha256"] for entry in json.loads(snapshot.manifest.read_text())] == [
+        hashlib.sha256(body).hexdigest()
+    ]
+    assert (snapshot.bodies_dir / hashlib.sha256(body).hexdigest()).read_bytes() == body
