@@ -8,6 +8,8 @@ decode + preprocess + inference in a loop, on one thread, no AWS (the configurat
 on this 2-core machine), before and after the pipeline run. Results go to ``results/bench.json``
 and ``results/bench.png``, with the CPU time each process spent per image (the stack, each Lambda
 sandbox, and this process's own uploading and observing, which share the machine's CPUs).
+Backfill: the same images stored with no event delivered, then labeled by one backfill run
+(``missing``, ``--concurrency`` in flight) on a fresh ``labeler local``; a third bare run follows it.
 
 ``--storage-rss N [--object-mb 5]`` measures storage instead: N distinct objects of that size put
 into a fresh ``labeler local`` (kept data dir, no pipeline run), then the stack's RSS and its data
@@ -268,6 +270,42 @@ def _cpu_ms_per_image(
     return {role: round(ms, 1) for role, ms in {**per_image, "total": sum(per_image.values())}.items()}
 
 
+def backfill(images: list[bytes], concurrency: int) -> dict[str, Any]:
+    """The images stored first (no upload event delivered), then labeled by one backfill run
+    (``missing``, ``concurrency`` in flight) on a fresh ``labeler local``: images/s from the run's
+    start to its end."""
+    from labeler.backfill import BackfillRun
+    from labeler_tools.ops.backfill import Backfill
+    from labeler_tools.ops.target import local_target
+
+    arguments = ["--ephemeral", "--quota-exempt", BENCH_OWNER]
+    with tempfile.TemporaryDirectory() as data_dir, LocalProcess(Path(data_dir), arguments) as stack:
+        s3, bucket = stack.client("s3"), stack.discovery.upload_bucket
+        stack.client("events").disable_rule(Name=stack.discovery.upload_rule)
+        prefix = f"uploads/{BENCH_OWNER}/library/"
+
+        def store(index: int) -> None:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}{index:05d}.jpg", Body=images[index])
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(store, range(len(images))))
+        work = Backfill(local_target(Path(data_dir)))
+        run = BackfillRun(name="bench", bucket=bucket, prefix=prefix, max_concurrency=concurrency)
+        started = time.perf_counter()
+        progress = work.start(run)
+        done = work.wait(progress.execution_arn, timeout_s=3600, poll_s=0.05)
+        elapsed = time.perf_counter() - started
+    return {
+        "objects": len(images),
+        "max_concurrency": concurrency,
+        "status": done.status.value,
+        "succeeded": done.succeeded,
+        "failed": done.failed,
+        "elapsed_s": round(elapsed, 2),
+        "throughput_images_per_s": round(len(images) / elapsed, 2),
+    }
+
+
 def storage_rss(objects: int, object_mb: float, concurrency: int = 2) -> dict[str, Any]:
     """The RSS of a fresh stack holding ``objects`` distinct bodies of ``object_mb`` MB (put outside
     ``uploads/``: no execution starts), and the size of its data dir."""
@@ -372,6 +410,8 @@ def main() -> None:
     bare_runs = [bare_model(images)]
     pipeline, latencies = end_to_end(images, arguments.concurrency)
     bare_runs.append(bare_model(images))
+    backfilled = backfill(images, arguments.concurrency)
+    bare_runs.append(bare_model(images))
     bare = max(bare_runs, key=lambda run: run["throughput_images_per_s"])
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -383,12 +423,17 @@ def main() -> None:
         "ratio_pipeline_to_bare": round(
             pipeline["throughput_images_per_s"] / bare["throughput_images_per_s"], 3
         ),
+        "backfill": backfilled,
+        "ratio_backfill_to_bare": round(
+            backfilled["throughput_images_per_s"] / bare["throughput_images_per_s"], 3
+        ),
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
     chart(result, latencies, arguments.output.with_suffix(".png"))
     print(json.dumps(result, indent=2))
     print(f"pipeline/bare throughput ratio: {result['ratio_pipeline_to_bare']:.0%}")
+    print(f"backfill/bare throughput ratio: {result['ratio_backfill_to_bare']:.0%}")
 
 
 if __name__ == "__main__":
