@@ -12,8 +12,8 @@ Backfill: the same images stored with no event delivered, then labeled by one ba
 (``missing``, ``--concurrency`` in flight) on a fresh ``labeler local``; a third bare run follows it.
 
 ``--storage-rss N [--object-mb 5]`` measures storage instead: N distinct objects of that size put
-into a fresh ``labeler local`` (kept data dir, no pipeline run), then the stack's RSS and its data
-dir's size, in ``storage`` of the results JSON.
+into a fresh ``labeler local`` (``--concurrency`` in flight, outside ``uploads/``: no pipeline run),
+then the stack's RSS and its data dir's size, in ``storage`` of ``results/storage-rss.json``.
 """
 
 from __future__ import annotations
@@ -306,7 +306,7 @@ def backfill(images: list[bytes], concurrency: int) -> dict[str, Any]:
     }
 
 
-def storage_rss(objects: int, object_mb: float, concurrency: int = 2) -> dict[str, Any]:
+def storage_rss(objects: int, object_mb: float, concurrency: int) -> dict[str, Any]:
     """The RSS of a fresh stack holding ``objects`` distinct bodies of ``object_mb`` MB (put outside
     ``uploads/``: no execution starts), and the size of its data dir."""
     from labeler_tools.local.process import _memory_mb
@@ -315,7 +315,7 @@ def storage_rss(objects: int, object_mb: float, concurrency: int = 2) -> dict[st
     base = os.urandom(size)
     with tempfile.TemporaryDirectory() as data_dir, LocalProcess(Path(data_dir)) as stack:
         s3, bucket = stack.client("s3"), stack.discovery.upload_bucket
-        before = {"stack": _memory_mb(stack.process.pid).get("now", 0.0), **stack.memory_mb()}
+        before = {"stack": round(_memory_mb(stack.process.pid).get("now", 0.0), 1), **stack.memory_mb()}
         started = time.perf_counter()
 
         def put(index: int) -> None:
@@ -332,6 +332,7 @@ def storage_rss(objects: int, object_mb: float, concurrency: int = 2) -> dict[st
     return {
         "objects": objects,
         "object_mb": object_mb,
+        "concurrency": concurrency,
         "stored_mb": round(objects * size / 1024 / 1024, 1),
         "put_s": round(elapsed, 1),
         "stack_rss_mb": {
@@ -382,7 +383,7 @@ def main() -> None:
         help="uploads in flight at once (closed loop; the README's Speed section says what each "
         "setting measured); 1 measures latency alone, not throughput",
     )
-    parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
+    parser.add_argument("--output", type=Path, help="default: results/bench.json (results/storage-rss.json)")
     parser.add_argument(
         "--storage-rss",
         type=int,
@@ -397,10 +398,11 @@ def main() -> None:
         storage = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),
-            "storage": storage_rss(arguments.storage_rss, arguments.object_mb),
+            "storage": storage_rss(arguments.storage_rss, arguments.object_mb, arguments.concurrency),
         }
-        arguments.output.parent.mkdir(parents=True, exist_ok=True)
-        arguments.output.write_text(json.dumps(storage, indent=2) + "\n")
+        output = arguments.output or Path("results/storage-rss.json")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(storage, indent=2) + "\n")
         print(json.dumps(storage, indent=2))
         return
 
@@ -428,9 +430,10 @@ def main() -> None:
             backfilled["throughput_images_per_s"] / bare["throughput_images_per_s"], 3
         ),
     }
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(json.dumps(result, indent=2) + "\n")
-    chart(result, latencies, arguments.output.with_suffix(".png"))
+    output = arguments.output or Path("results/bench.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    chart(result, latencies, output.with_suffix(".png"))
     print(json.dumps(result, indent=2))
     print(f"pipeline/bare throughput ratio: {result['ratio_pipeline_to_bare']:.0%}")
     print(f"backfill/bare throughput ratio: {result['ratio_backfill_to_bare']:.0%}")

@@ -91,6 +91,45 @@ def test_a_snapshot_refers_to_the_stored_bodies_and_restores_them_without_readin
     assert got["ContentType"] == "image/jpeg" and got["Metadata"] == {"original-name": "a.jpg"}
     assert s3.get_object(Bucket=bucket, Key="uploads/same.jpg")["Body"].read() == photo
 
+    snapshot.save(local_aws.session(), own_bucket)  # the next save names the same bodies
+    saved_again = json.loads(snapshot.manifest.read_text())
+    assert sorted((e["key"], e["sha256"], e["etag"]) for e in saved_again) == sorted(
+        (e["key"], e["sha256"], e["etag"]) for e in manifest
+    )
+
+
+def test_a_body_missing_from_the_snapshot_skips_its_object_only(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot
+) -> None:
+    s3 = local_aws.session().client("s3")
+    kept, lost = os.urandom(3000), os.urandom(3000)
+    s3.put_object(Bucket=own_bucket.upload_bucket, Key="uploads/kept.png", Body=kept)
+    s3.put_object(Bucket=own_bucket.upload_bucket, Key="uploads/lost.png", Body=lost)
+    snapshot.save(local_aws.session(), own_bucket)
+    _empty(local_aws, own_bucket.upload_bucket)
+    (snapshot.bodies_dir / hashlib.sha256(lost).hexdigest()).unlink()
+
+    assert snapshot.restore(local_aws.session(), own_bucket)["objects"] == 1
+    listed = s3.list_objects_v2(Bucket=own_bucket.upload_bucket)["Contents"]
+    assert [entry["Key"] for entry in listed] == ["uploads/kept.png"]
+
+
+def test_a_snapshot_restores_into_a_stack_that_stores_bodies_elsewhere(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot
+) -> None:
+    """Its bodies are copied into the stack's folder: the snapshot's own stay as they are."""
+    s3 = local_aws.session().client("s3")
+    body = os.urandom(4000)
+    s3.put_object(Bucket=own_bucket.upload_bucket, Key="uploads/elsewhere.png", Body=body)
+    snapshot.save(local_aws.session(), own_bucket)
+    _empty(local_aws, own_bucket.upload_bucket)
+    elsewhere = s3_storage.use_folder(None)
+
+    assert snapshot.restore(local_aws.session(), own_bucket)["objects"] == 1
+    got = s3.get_object(Bucket=own_bucket.upload_bucket, Key="uploads/elsewhere.png")["Body"].read()
+    assert got == body and (elsewhere.folder / hashlib.sha256(body).hexdigest()).read_bytes() == body
+    assert (snapshot.bodies_dir / hashlib.sha256(body).hexdigest()).exists()
+
 
 def test_a_snapshot_of_the_earlier_layout_restores_and_is_migrated_by_the_next_save(
     local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot

@@ -86,10 +86,12 @@ class Snapshot:
                     "metadata": dict(latest.metadata),
                 }
             )
+        store, named = s3_storage.store(), frozenset(entry["sha256"] for entry in entries)
+        if store.folder == self.bodies_dir:  # what either manifest names survives a sweep meanwhile
+            store.pinned |= named
         write_atomically(self.manifest, json.dumps(entries, indent=1))
-        store = s3_storage.store()
         if store.folder == self.bodies_dir:
-            store.pinned = frozenset(entry["sha256"] for entry in entries)
+            store.pinned = named
             s3_storage.sweep()
         shutil.rmtree(self.objects_dir, ignore_errors=True)  # the earlier layout, migrated
         items = [
@@ -107,7 +109,7 @@ class Snapshot:
             return {"objects": 0, "records": 0}
         s3, dynamodb = session.client("s3"), session.client("dynamodb")
         backend = s3_backends[stack.account]["aws"]
-        store = s3_storage.store()
+        bucket = backend.get_bucket(stack.upload_bucket)
         entries = json.loads(self.manifest.read_text())
         restored = 0
         for entry in entries:
@@ -121,20 +123,22 @@ class Snapshot:
                 )
                 restored += 1
                 continue
-            try:
-                body = store.adopt(entry["sha256"], entry["size"], entry.get("md5"))
-            except FileNotFoundError:
+            body = s3_storage.StoredBody(self.bodies_dir, entry["sha256"], entry["size"], entry.get("md5"))
+            if not body.path.is_file():
                 log.warning("not restored: %s (its stored body %s is missing)", entry["key"], entry["sha256"])
                 continue
+            # The stored file itself becomes the key's body (s3_storage shares it: nothing is read).
             key = backend.put_object(
                 stack.upload_bucket,
                 entry["key"],
-                body,  # type: ignore[arg-type]  # the stored file, adopted (s3_storage)
+                body,  # type: ignore[arg-type]
                 etag=entry["etag"],
                 disable_notification=True,
             )
             key.set_metadata(dict(entry["metadata"]))
+            key.set_acl(bucket.acl)  # as PutObject without an ACL header does
             restored += 1
+        store = s3_storage.store()
         if store.folder == self.bodies_dir:
             store.pinned = frozenset(entry["sha256"] for entry in entries if "sha256" in entry)
         lines = self.results.read_text().splitlines() if self.results.exists() else []

@@ -1,22 +1,33 @@
 """S3 object bodies (``moto.s3.models.FakeKey``) in files on disk instead of in memory.
 
 moto keeps every body in a ``SpooledTemporaryFile`` (``FakeKey._value_buffer``): in memory up to
-``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``, and past it a temporary file that stays open, one fd per object.
-Its ``ListObjectVersions`` deep-copies every version, body included (``__getstate__`` reads it); and
-``FakeKey.instances_tracked`` keeps every key ever made alive, so even deleted bodies stay.
+``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``, past it a temporary file that stays open, one fd per object. And
+nothing is ever freed: ``FakeKey.instances_tracked`` keeps every key made (overwritten and deleted
+versions too), and ``ListObjectVersions`` deep-copies every version of the bucket, body included
+(``__getstate__`` reads it), into that list once more per call.
 
-``install`` replaces the body's storage and nothing else: ``FakeKey.value`` (getter and setter),
-``__getstate__``/``__setstate__`` (a copy shares the stored body). A body is a content-addressed file,
-``<folder>/<sha256>``, written once (identical bodies, a copy, every version with the same bytes share
-it), read on demand and closed at once; ``_value_buffer`` becomes a ``_BodyFile`` (no fd), which
-moto's own ``etag`` and ``dispose`` still use. Two reads are lazy: GetObject answers a ``StoredBody``
-that moto's range handling slices (a ranged GET reads only its range from disk) and ``key_response``
-turns into bytes; CopyObject hands the source's ``StoredBody`` to the new key (no bytes read).
+``install`` replaces the body's storage and nothing else: ``FakeKey.value`` (getter and setter), its
+``__getstate__``/``__setstate__`` (a pickled key refers to its stored body) and a ``__deepcopy__``
+for ListObjectVersions' copies of keys and delete markers (shallow and untracked: the listing only
+sets ``is_latest`` on them, then drops them). A body is a content-addressed file, ``<folder>/<sha256>``,
+written once (identical bodies, a copy, every version with the same bytes share it), read on demand
+and closed at once; ``_value_buffer`` becomes a ``_BodyFile`` (no fd), which moto's own ``etag`` and
+``dispose`` still use. Three reads are lazy, so no body passes through memory whole for them:
+GetObject answers a ``StoredBody`` that moto's range handling slices (a ranged GET reads only its
+range from disk) and ``key_response`` turns into bytes; CopyObject and UploadPartCopy hand the
+source's ``StoredBody`` on (a copy reads nothing, a ranged part copy reads its range). Multipart
+completion is moto's own: it joins the parts' bytes in memory, then stores the result.
 
-Nothing is deleted when moto drops a key (it never frees them, see above): ``sweep`` removes the
-files no key in moto's buckets (any version, any multipart part) and no pinned snapshot refers to,
-once they are older than a grace period (a request that is writing one has not stored its key yet).
-Without ``use_folder`` the files go to a temporary folder removed at exit.
+An upload's request (werkzeug's) lives on in a reference cycle, and its cached body with it, until
+the garbage collector's next pass over old objects: tens of bodies at a time (``_release``).
+``key_response`` and ``bucket_response`` drop the body when they return.
+
+Nothing is deleted when moto drops a key (it keeps them all, see above): ``sweep`` removes the files
+that no key in moto's buckets (any version, any part of an unfinished multipart upload) and no pinned
+snapshot refers to, once they are older than a grace period (a request writing one has not linked its
+key yet). A completed upload's parts are disposed by moto (their buffers closed: a copy of one gets an
+empty value), so their files go too. Without ``use_folder`` the files go to a temporary folder
+removed at exit.
 """
 
 from __future__ import annotations
@@ -35,12 +46,11 @@ from pathlib import Path
 from typing import Any
 
 from moto.s3 import models as s3_models
-from moto.s3.models import FakeKey, S3Backend
+from moto.s3.models import FakeDeleteMarker, FakeKey, S3Backend
 from moto.s3.responses import S3Response
 
 #: A body file nothing refers to is kept this long (seconds) after it was last written or shared.
 SWEEP_GRACE_S = 120.0
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,8 @@ class StoredBody:
         return self.folder / self.sha256
 
     def read(self, offset: int = 0, length: int = -1) -> bytes:
-        length = self.size - offset if length < 0 else length
-        if length <= 0 or offset >= self.size:
+        length = self.size - offset if length < 0 else min(length, self.size - offset)
+        if length <= 0:
             return b""
         with self.path.open("rb") as stream:
             stream.seek(offset)
@@ -116,17 +126,23 @@ class BodyStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.pinned: frozenset[str] = frozenset()
+        #: Held to link a file or to remove one, never while writing one.
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
 
     def put(self, data: bytes | bytearray | memoryview) -> StoredBody:
-        """Store ``data`` (once per content)."""
+        """Store ``data`` (once per content: a body stored already is only marked as used now)."""
         md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
         body = StoredBody(self.folder, hashlib.sha256(data).hexdigest(), len(data), md5)
         with self._lock:
-            if not self._touch(body.path):
-                partial = body.path.with_name(f".{body.sha256}.{threading.get_ident()}.partial")
-                partial.write_bytes(data)
+            if self._touch(body.path):
+                return body
+        partial = body.path.with_name(f".{body.sha256}.{threading.get_ident()}.partial")
+        partial.write_bytes(data)
+        with self._lock:
+            if self._touch(body.path):  # another request stored the same bytes meanwhile
+                partial.unlink()
+            else:
                 os.replace(partial, body.path)
         return body
 
@@ -139,10 +155,6 @@ class BodyStore:
             if not self._touch(body.path):
                 raise FileNotFoundError(f"stored S3 body {body.sha256} is gone")
         return body
-
-    def adopt(self, sha256: str, size: int, md5: str | None = None) -> StoredBody:
-        """The stored file ``sha256`` (a snapshot's) as a body."""
-        return self.share(StoredBody(self.folder, sha256, size, md5))
 
     @staticmethod
     def _touch(path: Path) -> bool:
@@ -162,15 +174,12 @@ class BodyStore:
                 continue
             with self._lock:
                 try:
-                    if entry.stat().st_mtime <= cutoff:
+                    if os.stat(entry.path).st_mtime <= cutoff:
                         os.unlink(entry.path)
                         removed += 1
                 except FileNotFoundError:
                     pass
         return removed
-
-    def size_bytes(self) -> int:
-        return sum(entry.stat().st_size for entry in os.scandir(self.folder) if entry.is_file())
 
 
 class _Store:
@@ -218,26 +227,19 @@ def stored_body(key: FakeKey) -> StoredBody:
 
 def live_bodies() -> Iterator[str]:
     """The sha256 of every body a key of moto's S3 buckets refers to: every version of every key,
-    every part of an unfinished multipart upload, in every account."""
+    every part of an unfinished multipart upload, in every account (table buckets too)."""
     for account in list(s3_models.s3_backends.values()):
         for backend in list(account.values()):
-            for bucket in list(backend.buckets.values()):
+            buckets = [*backend.buckets.values(), *backend.table_buckets.values()]
+            for bucket in buckets:
                 for versions in list(dict.values(bucket.keys)):
                     for key in list(versions):
-                        if isinstance(key, FakeKey):
-                            yield from _bodies_of([key])
-                            # A completed multipart object keeps its upload, parts and all: a copy
-                            # of the key (ListObjectVersions deep-copies) copies them too.
-                            if key.multipart is not None:
-                                yield from _bodies_of(key.multipart.parts.values())
+                        if isinstance(key, FakeKey) and isinstance(key._value_buffer, _BodyFile):
+                            yield key._value_buffer.body.sha256
                 for multipart in list(bucket.multiparts.values()):
-                    yield from _bodies_of(multipart.parts.values())
-
-
-def _bodies_of(keys: Iterable[Any]) -> Iterator[str]:
-    for key in list(keys):
-        if isinstance(key._value_buffer, _BodyFile):
-            yield key._value_buffer.body.sha256
+                    for part in list(multipart.parts.values()):
+                        if isinstance(part._value_buffer, _BodyFile):
+                            yield part._value_buffer.body.sha256
 
 
 def sweep(grace_s: float = SWEEP_GRACE_S) -> int:
@@ -275,7 +277,10 @@ def _set_value(self: FakeKey, new_value: bytes | str | StoredBody) -> None:
 def _get_state(self: FakeKey) -> dict[str, Any]:
     state = self.__dict__.copy()
     del state["_value_buffer"], state["lock"]
-    state["stored_body"] = stored_body(self)
+    if self._value_buffer.closed:  # disposed (a completed upload's part): moto copies no value either
+        state["value"] = b""
+    else:
+        state["stored_body"] = stored_body(self)
     return state
 
 
@@ -286,9 +291,22 @@ def _set_state(self: FakeKey, state: dict[str, Any]) -> None:
     self.lock = threading.Lock()
 
 
+def _listing_copy(self: FakeKey | FakeDeleteMarker, memo: dict[int, Any]) -> Any:
+    """A copy for ListObjectVersions, which sets ``is_latest`` on it and drops it: made without
+    ``BaseModel.__new__`` (which would keep it forever), sharing the body and everything else."""
+    copied = object.__new__(type(self))
+    copied.__dict__.update(self.__dict__)
+    if isinstance(self, FakeKey):
+        copied._value_buffer = _BodyFile(stored_body(self))  # type: ignore[union-attr]
+        copied.lock = threading.Lock()  # type: ignore[union-attr]
+        copied.disposed = True  # type: ignore[union-attr]  # its __del__ would warn otherwise
+    memo[id(self)] = copied
+    return copied
+
+
 def _lazy(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` with its first read of a ``FakeKey.value`` answering the ``StoredBody`` (no bytes
-    read): the key GetObject answers, the source CopyObject copies."""
+    read): the key GetObject answers, the source CopyObject and UploadPartCopy copy."""
 
     @functools.wraps(method)
     def lazy(*args: Any, **kwargs: Any) -> Any:
@@ -301,9 +319,31 @@ def _lazy(method: Callable[..., Any]) -> Callable[..., Any]:
     return lazy
 
 
-def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
-    status, headers, body = _ORIGINALS["key_response"](self, *args, **kwargs)
-    return status, headers, bytes(body) if isinstance(body, StoredBody) else body
+def _release(request: Any) -> None:
+    """Drop ``request``'s body (werkzeug caches it as ``data`` and ``_cached_data``) and its environ's
+    reference to it. Both requests live on in cycles until a full collection: a server request in
+    the class Flask's debug mode makes for its ``files`` (``attach_enctype_error_multidict``), an
+    in-process one (``normalize_request``) through its environ."""
+    state = getattr(request, "__dict__", {})
+    state.pop("data", None)
+    state.pop("_cached_data", None)
+    environ = getattr(request, "environ", None)
+    if isinstance(environ, dict) and environ.get("werkzeug.request") is request:
+        environ["werkzeug.request"] = None  # as Flask does when its request context ends
+
+
+def _answering(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` (a request's entry point) answering bytes, and releasing its request when done."""
+
+    @functools.wraps(method)
+    def answering(self: S3Response, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            status, headers, body = method(self, request, *args, **kwargs)
+        finally:
+            _release(request)
+        return status, headers, bytes(body) if isinstance(body, StoredBody) else body
+
+    return answering
 
 
 def install() -> None:
@@ -316,11 +356,19 @@ def install() -> None:
         setstate=FakeKey.__setstate__,
         get_object=S3Response.get_object,
         key_response=S3Response.key_response,
+        bucket_response=S3Response.bucket_response,
         copy_object=S3Backend.copy_object,
+        upload_part_copy=S3Backend.upload_part_copy,
+        key_deepcopy=vars(FakeKey).get("__deepcopy__"),
+        marker_deepcopy=vars(FakeDeleteMarker).get("__deepcopy__"),
     )
     FakeKey.value = property(_get_value, _set_value)  # type: ignore[assignment,method-assign]
     FakeKey.__getstate__ = _get_state  # type: ignore[method-assign]
     FakeKey.__setstate__ = _set_state  # type: ignore[method-assign]
+    FakeKey.__deepcopy__ = _listing_copy  # type: ignore[attr-defined]
+    FakeDeleteMarker.__deepcopy__ = _listing_copy  # type: ignore[attr-defined]
     S3Response.get_object = _lazy(S3Response.get_object)  # type: ignore[method-assign]
-    S3Response.key_response = _key_response  # type: ignore[method-assign]
+    S3Response.key_response = _answering(S3Response.key_response)  # type: ignore[method-assign]
+    S3Response.bucket_response = _answering(S3Response.bucket_response)  # type: ignore[method-assign]
     S3Backend.copy_object = _lazy(S3Backend.copy_object)  # type: ignore[method-assign]
+    S3Backend.upload_part_copy = _lazy(S3Backend.upload_part_copy)  # type: ignore[method-assign]
