@@ -281,4 +281,5 @@ def settle(run: BackfillRun, key: str, records: RecordClaims) -> ImageStatus:
         return record.status
     if record is None:
         raise BackfillItemFailed(f"{key}: no record")
-    raise BackfillItemFailed(f"{key}: {record.status.value} {record.error_code or ''}: {record.reason or ''}")
+    why = " ".join(part for part in (record.status.value, record.error_code) if part)
+    raise BackfillItemFailed(f"{key}: {why}: {record.reason}" if record.reason else f"{key}: {why}")

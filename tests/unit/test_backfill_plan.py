@@ -4,6 +4,7 @@ AWS adapters are tested against moto in tests/integration/test_backfill_adapters
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ class Records:
     changed_meanwhile: ResultRecord | None = None
 
     def get(self, owner: str, image_name: str) -> ResultRecord | None:
+        assert isinstance(owner, str) and owner, "a record's partition key is its owner"
         return self.items.get((owner, image_name))
 
     def put_replacing(self, record: ResultRecord, previous: ResultRecord | None) -> bool:
@@ -144,6 +146,8 @@ def test_the_pipeline_input_is_an_uploads_with_the_runs_context() -> None:
     planned = plan(Records())
     assert planned.input is not None
 
+    assert json.loads(json.dumps(planned.input)) == planned.input  # JSON as it is: the state's input
+    assert planned.input["time"] == "2019-05-01T08:30:00Z"
     event = UploadEvent.model_validate(planned.input)
     ref = event.object_ref()
     assert (ref.bucket, ref.key, ref.version_id, ref.etag, ref.size) == ("photos", KEY, "v7", "e1", 2048)
@@ -203,6 +207,7 @@ def test_keys_outside_uploads_and_objects_deleted_since_the_listing_are_skipped(
         (True, timedelta(minutes=14), False),
         (False, timedelta(seconds=5), True),  # its execution stopped: abandoned
         (None, START_GRACE - timedelta(seconds=1), False),  # its plan is starting it
+        (None, START_GRACE, False),
         (None, START_GRACE + timedelta(seconds=1), True),  # its plan died before starting it
     ],
 )
@@ -257,5 +262,15 @@ def test_an_item_without_an_outcome_fails_with_the_records_reason() -> None:
         settle(RUN, KEY, Records({("alice", KEY): failed}))
     with pytest.raises(BackfillItemFailed, match="no record"):
         settle(RUN, KEY, Records())
+    with pytest.raises(BackfillItemFailed, match="no record"):
+        settle(RUN, "exports/a.jpg", Records())  # not an upload: no record to read
+    bare = stored(ImageStatus.FAILED)
+    with pytest.raises(BackfillItemFailed) as failed_bare:
+        settle(RUN, KEY, Records({("alice", KEY): bare}))
+    assert str(failed_bare.value) == f"{KEY}: FAILED"
+    coded = stored(ImageStatus.FAILED, error_code="ExecutionStopped")
+    with pytest.raises(BackfillItemFailed) as failed_coded:
+        settle(RUN, KEY, Records({("alice", KEY): coded}))
+    assert str(failed_coded.value) == f"{KEY}: FAILED ExecutionStopped"
     with pytest.raises(BackfillItemFailed, match="PROCESSING"):
         settle(RUN, KEY, Records({("alice", KEY): stored(ImageStatus.PROCESSING)}))
