@@ -504,12 +504,12 @@ def backfill_dry_run(plan: DryRun) -> RenderableType:
     table = _table(
         [_Col("", fixed=True), _Col("Why"), _Col("Objects", fixed=True)],
         rows,
-        title=f"Backfill {plan.run.name} (dry run: nothing started)",
+        title=f"Dry run of {plan.run.name}",
     )
     quota = (
-        "the run counts against the site's daily limit (--no-global-quota lifts it)"
+        "counts against the site's daily limit"
         if plan.run.global_quota
-        else "the site's daily limit does not apply (--no-global-quota)"
+        else "the site's daily limit is lifted"
     )
     estimate = plan.estimate
     summary = _fields(

@@ -43,6 +43,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from labeler.aws.codes import error_code, error_summary
+from labeler.aws.executions import StepFunctionsExecutions
 from labeler.aws.results import ResultsRepository
 from labeler.events import build_object_created_event, execution_arn, execution_input
 from labeler.models import ExecutionStatus, ImageStatus, ResultRecord
@@ -434,8 +435,7 @@ class Replay:
 
     def _release(self, key: str, claimant: str) -> str | None:
         """Turn a stopped execution's PROCESSING claim FAILED; why not, when it cannot be."""
-        running = describe(self.target.sfn, claimant)
-        if running is not None and not ExecutionStatus(running["status"]).finished:
+        if StepFunctionsExecutions(self.target.sfn).running(claimant):
             return f"its record is claimed by {claimant.rsplit(':', 1)[-1]}, which is running"
         claim = self.records.get(key)
         if claim is None or _claimant(claim) != claimant:
