@@ -1,11 +1,14 @@
-"""The backfill workflow: a Distributed Map over a prefix of the upload bucket whose items run the
-pipeline state machine (statemachine/backfill.asl.json), and the permissions of its plan function.
+"""The backfill workflow: a Distributed Map over a prefix of the upload bucket (or of the deployer's
+library bucket) whose items run the pipeline state machine (statemachine/backfill.asl.json), and the
+permissions of its plan function.
 
 The state machine is named, so that its role can name its own map-run executions (a Distributed Map
 starts its child workflows itself) without a reference to its own ARN.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -31,6 +34,30 @@ def _states_arn(resource: str) -> str:
     return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
 
+@dataclass(frozen=True)
+class LibrarySource:
+    """A bucket of the deployer's (``-c libraryBucket``): read, under its prefix, and nothing else."""
+
+    bucket: str
+    prefix: str = ""
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:s3:::{self.bucket}"
+
+    def listing(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[self.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{self.prefix}*"]}},
+        )
+
+    def reading(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[f"{self.bucket_arn}/{self.prefix}*"]
+        )
+
+
 class Backfill(Construct):
     def __init__(
         self,
@@ -41,8 +68,10 @@ class Backfill(Construct):
         uploads: s3.IBucket,
         table: dynamodb.ITable,
         log_retention: logs.RetentionDays,
+        library: LibrarySource | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.library = library
         self.name = f"{Stack.of(self).stack_name[:60]}-backfill"
         pipeline_executions = _states_arn(f"execution:{pipeline.state_machine.state_machine_name}:*")
         (spec,) = BACKFILL_FUNCTIONS
@@ -111,3 +140,15 @@ class Backfill(Construct):
             ),
         ):
             self.state_machine.add_to_role_policy(statement)
+        if library is not None:
+            self._read(library, pipeline)
+
+    def _read(self, library: LibrarySource, pipeline: Pipeline) -> None:
+        """The library's objects go through the same steps as uploads: the map lists them, plan heads
+        them, validate reads their header, label's DetectLabels reads them with label's credentials.
+        ListBucket beside GetObject: a key gone since the listing answers 404, not 403."""
+        self.state_machine.add_to_role_policy(library.listing())
+        for function in (self.function, pipeline.functions["validate"], pipeline.functions["label"]):
+            function.add_to_role_policy(library.reading())
+        for function in (self.function, pipeline.functions["validate"]):
+            function.add_to_role_policy(library.listing())

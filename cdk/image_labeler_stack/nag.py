@@ -113,6 +113,16 @@ def acknowledge(stack: ImageLabelerStack) -> None:
         "The backfill function heads whichever listed upload it plans (HeadObject, s3:GetObject only); "
         "keys are user-chosen names under uploads/. Upload bucket only.",
     )
+    if backfill.library is not None:
+        library = f"Resource::arn:<AWS::Partition>:s3:::{backfill.library.bucket}/{backfill.library.prefix}*"
+        for function in (backfill.function, pipeline.functions["validate"], pipeline.functions["label"]):
+            _ack(
+                function.role,  # type: ignore[arg-type]
+                f"IAM5[{library}]",
+                "Backfill labels the deployer's library bucket (libraryBucket): plan heads, validate and "
+                "label read whichever photo the listing names, under libraryPrefix only. Read-only "
+                "(GetObject, GetObjectVersion); the backfill workflow alone starts them on it.",
+            )
     _ack(
         backfill.function.role,  # type: ignore[arg-type]
         f"IAM5[{pipeline_runs}]",

@@ -14,7 +14,7 @@ from labeler.blueprint import DEFAULT_QUOTA, PageConfig, QuotaSpec, StackOutput
 from labeler.models import UPLOAD_PREFIX
 
 from . import nag
-from .backfill import Backfill
+from .backfill import Backfill, LibrarySource
 from .identity import Identity
 from .ingest import Ingest
 from .monitoring import Monitoring
@@ -27,6 +27,9 @@ DEFAULT_STACK_NAME = "ImageLabeler"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _OWNER = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+#: S3's rules for a bucket name (without the dotted-IP and reserved-prefix corner cases).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_LIBRARY_PREFIX = re.compile(r"^[^/*?][^*?]{0,1023}$")
 
 
 def _whole_number(key: str, value: Any, default: int) -> int:
@@ -71,6 +74,10 @@ class StackConfig:
     hourly_images_alarm: int = 200
     #: Monthly AWS Budgets cost budget (USD) for the account; notifies at 80% actual and 100% forecast.
     monthly_budget_usd: int = 20
+    #: An existing bucket of the deployer's photos that backfill may label (read-only, under
+    #: ``library_prefix``); its records are owned by ``library:<bucket>``, which no guest can read.
+    library_bucket: str | None = None
+    library_prefix: str = ""
 
     def __post_init__(self) -> None:
         if self.dev_origin is not None and not _ORIGIN.match(self.dev_origin):
@@ -90,6 +97,15 @@ class StackConfig:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{key} must be a whole number >= {low}, not {value!r}")
+        if self.library_bucket is not None and not _BUCKET.match(self.library_bucket):
+            raise ValueError(f"libraryBucket is not an S3 bucket name: {self.library_bucket!r}")
+        if self.library_prefix and (
+            self.library_bucket is None or not _LIBRARY_PREFIX.match(self.library_prefix)
+        ):
+            raise ValueError(
+                "libraryPrefix needs libraryBucket, and may not start with '/' or hold the IAM wildcards "
+                f"'*' and '?': {self.library_prefix!r}"
+            )
         for owner in self.quota_exempt_owners:
             if not _OWNER.match(owner):
                 raise ValueError(
@@ -129,6 +145,8 @@ class StackConfig:
             monthly_budget_usd=_whole_number(
                 "monthlyBudgetUsd", get("monthlyBudgetUsd"), cls.monthly_budget_usd
             ),
+            library_bucket=get("libraryBucket"),
+            library_prefix=get("libraryPrefix") or "",
         )
 
 
@@ -178,6 +196,9 @@ class ImageLabelerStack(Stack):
             uploads=self.ingest.bucket,
             table=self.storage.table,
             log_retention=config.log_retention,
+            library=(
+                LibrarySource(config.library_bucket, config.library_prefix) if config.library_bucket else None
+            ),
         )
         self.ingest.start_on_upload(self.pipeline.state_machine)
         self.ingest.clean_up_on_delete(self.pipeline.functions["cleanup"])
@@ -209,6 +230,9 @@ class ImageLabelerStack(Stack):
             StackOutput.DEAD_LETTER_QUEUE: self.ingest.dead_letter_queue.queue_url,
             StackOutput.REGION: Aws.REGION,
         }
+        if config.library_bucket:
+            outputs[StackOutput.LIBRARY_BUCKET] = config.library_bucket
+            outputs[StackOutput.LIBRARY_PREFIX] = config.library_prefix
         for key, value in outputs.items():
             CfnOutput(self, key.value, value=value)
         # The page finds everything it calls in /config.json, written at deploy time.

@@ -135,6 +135,9 @@ class BackfillRun(Frozen):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
     bucket: str
     prefix: str = UPLOAD_PREFIX
+    #: ``bucket`` is the deployment's library bucket (the operator's own photos), not the upload bucket:
+    #: every key is an image, owned by ``library:<bucket>``.
+    library: bool = False
     mode: BackfillMode = BackfillMode.MISSING
     global_quota: bool = True
     #: The label model version ``stale`` compares records with, when the operator knows it.
@@ -144,6 +147,10 @@ class BackfillRun(Frozen):
     max_concurrency: int = Field(default=5, ge=1, le=10_000)
     #: Failed items, in percent of all, past which the run stops (ToleratedFailurePercentagePath).
     tolerated_failure_percentage: float = Field(default=5.0, ge=0, le=100)
+
+    def owner(self, key: str) -> str | None:
+        """The owner of the records of this run's object ``key`` (None: not an upload's key)."""
+        return ObjectRef(bucket=self.bucket, key=key, library=self.library).owner
 
 
 class ListedObject(Frozen):
@@ -176,7 +183,7 @@ def plan_item(
 ) -> PlannedItem:
     """Decide one listed object and, when it is to be labeled, claim its record for the pipeline
     execution that will label it (so an upload event of the same content meanwhile labels nothing)."""
-    owner = ObjectRef(bucket=run.bucket, key=item.key).owner
+    owner = run.owner(item.key)
     if owner is None:
         return PlannedItem(key=item.key, label=False, reason=NOT_AN_UPLOAD)
     head = heads.head(run.bucket, item.key)
@@ -196,7 +203,9 @@ def plan_item(
     claim = _claim(head, owner, decision.sequencer, execution_arn(pipeline_arn, name), run, now)
     if not records.put_replacing(claim, stored):
         return PlannedItem(key=item.key, label=False, reason="its record changed while planning")
-    context = BackfillContext(run=run.name, planned_at=now, global_quota=run.global_quota)
+    context = BackfillContext(
+        run=run.name, planned_at=now, global_quota=run.global_quota, library=run.library
+    )
     return PlannedItem(
         key=item.key,
         label=True,
@@ -271,7 +280,7 @@ def settle(run: BackfillRun, key: str, records: RecordClaims) -> ImageStatus:
     """The outcome of an item whose pipeline execution failed. A REJECTED image is done (it is not an
     image we can label: the map does not count it as a failure); anything else raises
     :class:`BackfillItemFailed` with the record's reason."""
-    owner = ObjectRef(bucket=run.bucket, key=key).owner
+    owner = run.owner(key)
     record = records.get(owner, key) if owner else None
     if record is not None and record.status in (
         ImageStatus.REJECTED,

@@ -200,6 +200,8 @@ class StackOutput(StrEnum):
     STATE_MACHINE = "StateMachineArn"
     BACKFILL_STATE_MACHINE = "BackfillStateMachineArn"
     LABEL_SETTINGS = "LabelSettings"
+    LIBRARY_BUCKET = "LibraryBucketName"
+    LIBRARY_PREFIX = "LibraryPrefix"
     FAILURE_TOPIC = "FailureTopicArn"
     IDENTITY_POOL = "IdentityPoolId"
     DEAD_LETTER_QUEUE = "DeadLetterQueueUrl"

@@ -241,6 +241,7 @@ class UploadEvent(BaseModel):
             size=obj.size,
             sequencer=normalize_sequencer(obj.sequencer),
             request_id=obj.request_id,
+            library=self.backfill is not None and self.backfill.library,
         )
 
 

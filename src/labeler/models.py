@@ -16,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 UPLOAD_PREFIX = "uploads/"
 #: Owner used for objects whose key is not ``uploads/<owner>/<name>``; they are rejected with INVALID_KEY.
 UNOWNED = "~unowned"
+#: Owners of a library bucket's objects (``library:<bucket>``): a Cognito identity id, a guest's owner,
+#: starts with its region, so no guest is ever one.
+LIBRARY_OWNER_PREFIX = "library:"
+
+
+def library_owner(bucket: str) -> str:
+    return f"{LIBRARY_OWNER_PREFIX}{bucket}"
 
 
 class ImageFormat(StrEnum):
@@ -102,10 +109,16 @@ class ObjectRef(Frozen):
     sequencer: str = ""
     #: S3's request id of the upload: the correlation id that ties the three tasks of one image together.
     request_id: str = ""
+    #: In a library bucket of the operator's (a backfill's source), not the upload bucket: any key is an
+    #: image, and the whole bucket has one owner.
+    library: bool = False
 
     @property
     def owner(self) -> str | None:
-        """The ``<owner>`` of ``uploads/<owner>/<name>``, or None when the key is not of that form."""
+        """The ``<owner>`` of ``uploads/<owner>/<name>``, or None when the key is not of that form; a
+        library object's owner is its bucket's."""
+        if self.library:
+            return library_owner(self.bucket)
         if not self.key.startswith(UPLOAD_PREFIX):
             return None
         owner, _, name = self.key[len(UPLOAD_PREFIX) :].partition("/")
@@ -221,6 +234,8 @@ class BackfillContext(Frozen):
     planned_at: datetime
     #: Whether the site's daily limit counts this image. Per-owner quotas never apply to an operator's run.
     global_quota: bool = True
+    #: The object is in the deployment's library bucket, not an upload (``ObjectRef.library``).
+    library: bool = False
 
 
 class TaskError(Frozen):

@@ -59,6 +59,12 @@ class StackNames:
         return f"{self.prefix}-backfill"
 
     @property
+    def library_bucket(self) -> str:
+        """Local only: a bucket for the operator's own photos, which backfill labels (not versioned,
+        like many a user's bucket on AWS)."""
+        return f"{self.prefix}-library"
+
+    @property
     def upload_rule(self) -> str:
         return f"{self.prefix}-uploads"
 
@@ -93,6 +99,10 @@ class Deployment(BaseModel):
     backfill_state_machine_arn: str | None = Field(default=None, alias=StackOutput.BACKFILL_STATE_MACHINE)
     #: What the label function labels with (``Settings.label_settings``): a dry run's ``stale`` compares it.
     label_settings: str | None = Field(default=None, alias=StackOutput.LABEL_SETTINGS)
+    #: A bucket of the operator's whose objects backfill may label (``-c libraryBucket``), under
+    #: ``library_prefix``; None when the deployment names none.
+    library_bucket: str | None = Field(default=None, alias=StackOutput.LIBRARY_BUCKET)
+    library_prefix: str = Field(default="", alias=StackOutput.LIBRARY_PREFIX)
 
     @property
     def account(self) -> str:

@@ -18,6 +18,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 CONTEXT = {
     "alertEmail": "ops@example.com",
     "devOrigin": "http://localhost:5173",
+    "libraryBucket": "example-photos",
+    "libraryPrefix": "camera/",
     # Skip asset bundling (the pip download of the layer) for every stack.
     "aws:cdk:bundling-stacks": [],
     # Construct paths in the template's metadata (the CDK CLI adds them too), to find resources by path.

@@ -15,6 +15,8 @@ from labeler.blueprint import (
 
 from .conftest import Synthesized
 from .test_stack import (
+    LIST_LIBRARY,
+    READ_LIBRARY,
     STATE_MACHINE_LOGS_AND_TRACES,
     XRAY_WRITE,
     allow,
@@ -103,6 +105,7 @@ def test_the_state_machine_may_run_the_pipeline_and_its_own_map_runs_and_nothing
             ["states:DescribeExecution", "states:RedriveExecution", "states:StopExecution"],
             [{"Fn::Join": ["", [*states, ":execution:ImageLabeler-backfill/*"]]}],
         ),
+        LIST_LIBRARY,
         *STATE_MACHINE_LOGS_AND_TRACES,
     )
 
@@ -121,6 +124,8 @@ def test_the_plan_function_may_head_uploads_claim_records_and_ask_about_pipeline
         allow(["s3:ListBucket"], [arn(ids["uploads"])], Condition=UPLOADS_ONLY),
         allow(["dynamodb:GetItem", "dynamodb:PutItem"], [arn(ids["table"])]),
         allow(["states:DescribeExecution"], [_pipeline_executions(ids)]),
+        READ_LIBRARY,
+        LIST_LIBRARY,
     )
 
 

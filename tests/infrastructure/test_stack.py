@@ -95,7 +95,7 @@ def role_statements(synthesized: Synthesized, role_id: str) -> list[Statement]:
     for policy in synthesized.of_type("AWS::IAM::Policy").values():
         if ref(role_id) in policy["Properties"]["Roles"]:
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    return sorted((normalized(s) for s in statements), key=json.dumps)
+    return sorted((normalized(s) for s in statements), key=_canonical)
 
 
 def allow(actions: list[str], resources: list[Any], **extra: Any) -> Statement:
@@ -103,7 +103,12 @@ def allow(actions: list[str], resources: list[Any], **extra: Any) -> Statement:
 
 
 def expect_statements(synthesized: Synthesized, role_id: str, *expected: Statement) -> None:
-    assert role_statements(synthesized, role_id) == sorted(expected, key=json.dumps)
+    assert role_statements(synthesized, role_id) == sorted(expected, key=_canonical)
+
+
+def _canonical(statement: Statement) -> str:
+    """A sort key that does not depend on the order of a statement's keys (CDK's or a test's)."""
+    return json.dumps(statement, sort_keys=True)
 
 
 def trusted_services(synthesized: Synthesized, role_id: str) -> list[Any]:
@@ -233,6 +238,8 @@ def test_outputs_name_what_the_cli_needs(synthesized: Synthesized, ids: dict[str
         "IdentityPoolId": ref(ids["pool"]),
         "DeadLetterQueueUrl": ref(ids["dlq"]),
         "Region": ref("AWS::Region"),
+        "LibraryBucketName": "example-photos",
+        "LibraryPrefix": "camera/",
     }
 
 
@@ -395,7 +402,18 @@ def _read_uploads(ids: dict[str, str]) -> Statement:
     )
 
 
-def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str, str]) -> None:
+_LIBRARY = {"Fn::Join": ["", ["arn:", ref("AWS::Partition"), ":s3:::example-photos"]]}
+#: The session's library bucket (``libraryBucket``, ``libraryPrefix``): read under its prefix only.
+READ_LIBRARY = allow(
+    ["s3:GetObject", "s3:GetObjectVersion"],
+    [{"Fn::Join": ["", ["arn:", ref("AWS::Partition"), ":s3:::example-photos/camera/*"]]}],
+)
+LIST_LIBRARY = allow(["s3:ListBucket"], [_LIBRARY], Condition={"StringLike": {"s3:prefix": ["camera/*"]}})
+
+
+def test_validate_may_only_read_uploads_and_the_library(
+    synthesized: Synthesized, ids: dict[str, str]
+) -> None:
     role = _function_role(synthesized, "validate")
     assert trusted_services(synthesized, role) == ["lambda.amazonaws.com"]
     # ListBucket so that a vanished upload is a 404 (OBJECT_GONE), not a 403; only under uploads/.
@@ -409,13 +427,17 @@ def test_validate_may_only_read_uploads(synthesized: Synthesized, ids: dict[str,
         XRAY_WRITE,
         _read_uploads(ids),
         list_uploads,
+        READ_LIBRARY,
+        LIST_LIBRARY,
         allow(["dynamodb:PutItem"], [arn(ids["table"])]),  # progress records
         # Quota charge: TransactWriteItems of the version's charge item (Put) and two conditional updates.
         allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [arn(ids["usage"])]),
     )
 
 
-def test_label_may_only_read_uploads_and_detect_labels(synthesized: Synthesized, ids: dict[str, str]) -> None:
+def test_label_may_only_read_uploads_and_the_library_and_detect_labels(
+    synthesized: Synthesized, ids: dict[str, str]
+) -> None:
     role = _function_role(synthesized, "label")
     assert trusted_services(synthesized, role) == ["lambda.amazonaws.com"]
     expect_statements(
@@ -424,6 +446,7 @@ def test_label_may_only_read_uploads_and_detect_labels(synthesized: Synthesized,
         _log_write(synthesized, "label"),
         XRAY_WRITE,
         _read_uploads(ids),
+        READ_LIBRARY,
         allow(["rekognition:DetectLabels"], ["*"]),
     )
 

@@ -109,6 +109,11 @@ def test_stack_config_defaults() -> None:
         ({"alert_email": "not-an-address"}, "alertEmail"),
         ({"upload_retention_days": 7}, "uploadRetentionDays"),
         ({"upload_retention_days": -1}, "uploadRetentionDays"),
+        ({"library_bucket": "My_Photos"}, "libraryBucket"),
+        ({"library_bucket": "photos", "library_prefix": "*"}, "libraryPrefix"),
+        ({"library_bucket": "photos", "library_prefix": "2024/?/"}, "libraryPrefix"),
+        ({"library_bucket": "photos", "library_prefix": "/2024/"}, "libraryPrefix"),
+        ({"library_prefix": "2024/"}, "libraryPrefix needs libraryBucket"),
     ],
 )
 def test_stack_config_rejects_bad_context(settings: dict[str, object], message: str) -> None:
@@ -131,3 +136,11 @@ def test_stack_config_reads_cdk_context() -> None:
         None,
         45,
     )
+
+
+def test_a_library_bucket_is_read_from_context_under_its_prefix() -> None:
+    config = StackConfig.from_context(App(context={"libraryBucket": "my.photos-2024"}).node)
+    assert (config.library_bucket, config.library_prefix) == ("my.photos-2024", "")
+    given = {"libraryBucket": "photos", "libraryPrefix": "camera/2024/"}
+    config = StackConfig.from_context(App(context=given).node)
+    assert (config.library_bucket, config.library_prefix) == ("photos", "camera/2024/")

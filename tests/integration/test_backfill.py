@@ -313,3 +313,48 @@ def test_the_cli_counts_a_dry_run_by_reason_then_runs_and_follows_it(
     )
     assert sorted(item["key"] for item in json.loads(items.stdout)) == sorted(never)
     assert labeled
+
+
+def test_a_library_bucket_is_labeled_under_its_own_owner_and_no_other_bucket_is_listed(
+    local_aws: LocalAws,
+    stack: LocalResources,
+    owner: str,
+    data_dir: Path,
+    label_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    library = stack.library_bucket
+    assert library is not None
+    s3 = local_aws.session().client("s3")
+    photos = [f"{owner}/2019/beach.jpg", f"{owner}/2019/uploads/x/dog.jpg", f"{owner}/café 2.jpg"]
+    for key in photos:  # any key is a photo; the bucket is not versioned
+        s3.put_object(Bucket=library, Key=key, Body=photo_like(100, 80))
+    s3.put_object(Bucket=library, Key=f"{owner}/notes.txt", Body=b"not an image")
+    cli = CliRunner()
+
+    def labeler(*args: str) -> Any:
+        return cli.invoke(app, [*args, "--data-dir", str(data_dir)])
+
+    done = labeler("backfill", "--bucket", library, "--prefix", f"{owner}/", "--wait", "--json")
+
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["succeeded"] == 4
+    assert sorted(label_calls) == sorted(photos)
+    results = ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
+    stored = results.records((f"library:{library}", key) for key in [*photos, f"{owner}/notes.txt"])
+    statuses = {key: record.status for (_, key), record in stored.items()}
+    assert statuses == {
+        **dict.fromkeys(photos, ImageStatus.LABELED),
+        f"{owner}/notes.txt": ImageStatus.REJECTED,
+    }
+    assert {record.version_id for record in stored.values()} == {None}
+    assert {record.bucket for record in stored.values()} == {library}
+    assert all(stored[(f"library:{library}", key)].labels for key in photos)
+    listed = labeler("list", "--owner", f"library:{library}", "--json")
+    assert {item["key"] for item in json.loads(listed.stdout)} >= set(photos)
+
+    elsewhere = labeler("backfill", "--bucket", "someone-elses-bucket", "--dry-run")
+    assert elsewhere.exit_code == 1 and "may not read 'someone-elses-bucket'" in elsewhere.output
+    outside = labeler("backfill", "--prefix", "exports/", "--dry-run")
+    assert outside.exit_code == 1 and "outside 'uploads/'" in outside.output

@@ -31,12 +31,14 @@ def snapshot(tmp_path: Path) -> Iterator[Snapshot]:
 
 @pytest.fixture
 def own_bucket(local_aws: LocalAws, stack: LocalResources) -> LocalResources:
-    """The stack with an upload bucket of its own (versioned, as the stack's is)."""
+    """The stack with an upload bucket of its own (versioned, as the stack's is), and a library bucket
+    of its own (not versioned, as the stack's is)."""
     name = f"persistence-{uuid.uuid4()}"
     s3 = local_aws.session().client("s3")
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return stack.model_copy(update={"upload_bucket": name})
+    s3.create_bucket(Bucket=f"{name}-library")
+    return stack.model_copy(update={"upload_bucket": name, "library_bucket": f"{name}-library"})
 
 
 def _empty(local_aws: LocalAws, bucket: str) -> None:
@@ -96,6 +98,29 @@ def test_a_snapshot_refers_to_the_stored_bodies_and_restores_them_without_readin
     assert sorted((e["key"], e["sha256"], e["etag"]) for e in saved_again) == sorted(
         (e["key"], e["sha256"], e["etag"]) for e in manifest
     )
+
+
+def test_the_library_buckets_photos_are_kept_in_their_bucket(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot
+) -> None:
+    s3 = local_aws.session().client("s3")
+    library, photo = own_bucket.library_bucket, os.urandom(5000)
+    assert library is not None
+    s3.put_object(Bucket=library, Key="2019/beach.jpg", Body=photo, Metadata={"camera": "x100"})
+    s3.put_object(Bucket=own_bucket.upload_bucket, Key="uploads/a/b.jpg", Body=b"upload")
+
+    assert snapshot.save(local_aws.session(), own_bucket)["objects"] == 2
+    s3.delete_object(Bucket=library, Key="2019/beach.jpg")
+    _empty(local_aws, own_bucket.upload_bucket)
+
+    assert snapshot.restore(local_aws.session(), own_bucket)["objects"] == 2
+    got = s3.get_object(Bucket=library, Key="2019/beach.jpg")
+    assert (got["Body"].read(), got["Metadata"]) == (photo, {"camera": "x100"})
+    assert "VersionId" not in got or got["VersionId"] == "null"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=own_bucket.upload_bucket)["Contents"]] == [
+        "uploads/a/b.jpg"
+    ]
+    assert "Contents" not in s3.list_objects_v2(Bucket=library, Prefix="uploads/")
 
 
 def test_a_body_missing_from_the_snapshot_skips_its_object_only(

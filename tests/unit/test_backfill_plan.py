@@ -23,7 +23,7 @@ from labeler.backfill import (
 )
 from labeler.errors import BackfillItemFailed
 from labeler.events import SEQUENCER_WIDTH, UploadEvent, execution_arn, normalize_sequencer
-from labeler.models import ImageStatus, ObjectHead, ResultRecord, Stage
+from labeler.models import ImageStatus, ObjectHead, ObjectRef, ResultRecord, Stage
 from labeler.pipeline import iso_timestamp
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -274,3 +274,43 @@ def test_an_item_without_an_outcome_fails_with_the_records_reason() -> None:
     assert str(failed_coded.value) == f"{KEY}: FAILED ExecutionStopped"
     with pytest.raises(BackfillItemFailed, match="PROCESSING"):
         settle(RUN, KEY, Records({("alice", KEY): stored(ImageStatus.PROCESSING)}))
+
+
+LIBRARY_KEY = "2019/holiday/café.jpg"
+LIBRARY_RUN = BackfillRun(name="library-1", bucket="photos", prefix="2019/", library=True)
+
+
+def test_a_library_photo_of_any_key_is_owned_by_its_bucket_through_the_pipeline() -> None:
+    records = Records()
+    heads = Heads({f"photos/{LIBRARY_KEY}": head().model_copy(update={"key": LIBRARY_KEY})})
+
+    planned = plan(records, run=LIBRARY_RUN, item=ListedObject(key=LIBRARY_KEY), heads=heads)
+
+    assert planned.label and planned.reason == "never labeled"
+    assert records.items[("library:photos", LIBRARY_KEY)].owner == "library:photos"
+    assert planned.input is not None
+    event = UploadEvent.model_validate(planned.input)
+    assert event.backfill is not None and event.backfill.library
+    ref = event.object_ref()
+    assert (ref.library, ref.owner, ref.key) == (True, "library:photos", LIBRARY_KEY)
+    # Every step after validate reads the object from ImageInfo's copy of the ref: it keeps the owner.
+    assert ObjectRef.model_validate(ref.model_dump(mode="json")).owner == "library:photos"
+
+
+def test_an_uploads_key_in_a_library_is_still_the_librarys() -> None:
+    assert LIBRARY_RUN.owner("uploads/alice/a.jpg") == "library:photos"
+    assert RUN.owner("uploads/alice/a.jpg") == "alice"
+    assert RUN.owner("2019/a.jpg") is None
+    upload = UploadEvent.model_validate(plan(Records()).input)
+    assert upload.backfill is not None and not upload.backfill.library
+    assert upload.object_ref().owner == "alice"
+
+
+def test_a_library_item_settles_from_the_librarys_record() -> None:
+    failed = stored(ImageStatus.FAILED, owner="library:photos", image_name=LIBRARY_KEY, error_code="X")
+    with pytest.raises(BackfillItemFailed, match="FAILED X"):
+        settle(LIBRARY_RUN, LIBRARY_KEY, Records({("library:photos", LIBRARY_KEY): failed}))
+    labeled = stored(ImageStatus.LABELED, owner="library:photos", image_name=LIBRARY_KEY)
+    assert settle(LIBRARY_RUN, LIBRARY_KEY, Records({("library:photos", LIBRARY_KEY): labeled})) is (
+        ImageStatus.LABELED
+    )

@@ -27,10 +27,20 @@ if TYPE_CHECKING:
 def backfill(
     common: options.Common,
     prefix: Annotated[
-        str, typer.Option(metavar="PREFIX", help="Only objects under this prefix (default: every upload).")
-    ] = UPLOAD_PREFIX,
+        str | None,
+        typer.Option(
+            metavar="PREFIX",
+            help=f"Only objects under this prefix (default: every upload, {UPLOAD_PREFIX}; in the library "
+            "bucket, its whole prefix).",
+        ),
+    ] = None,
     bucket: Annotated[
-        str | None, typer.Option(metavar="NAME", help="The bucket to list (default: the upload bucket).")
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="The bucket to list: the upload bucket (default), or the library bucket named at deploy "
+            "time, whose photos are owned by library:<bucket>.",
+        ),
     ] = None,
     mode: Annotated[
         BackfillMode,
@@ -92,6 +102,7 @@ def backfill(
     * `labeler backfill --dry-run`
     * `labeler backfill --mode stale --wait`
     * `labeler backfill --prefix uploads/cli/ --mode failed --max-concurrency 10 --wait`
+    * `labeler backfill --bucket my-photos --dry-run` (the library bucket)
     """
     from labeler_tools.cli import render
     from labeler_tools.ops.backfill import Backfill, default_run_name
@@ -101,10 +112,10 @@ def backfill(
     if follow is not None:
         _follow(work, work.arn_of(follow), common, timeout)
         return
-    run = BackfillRun(
+    run = work.new_run(
+        bucket,
+        prefix,
         name=name or default_run_name(),
-        bucket=bucket or target.upload_bucket,
-        prefix=prefix,
         mode=mode,
         global_quota=global_quota,
         model_version=label_model_version,

@@ -67,25 +67,27 @@ class Snapshot:
     def save(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
         """Write the current objects and records; returns how many of each were saved."""
         dynamodb = session.client("dynamodb")
-        bucket = s3_backends[stack.account]["aws"].get_bucket(stack.upload_bucket)
+        backend = s3_backends[stack.account]["aws"]
         entries: list[dict[str, Any]] = []
-        for versions in list(dict.values(bucket.keys)):
-            latest = versions[-1] if versions else None
-            if not isinstance(latest, FakeKey):  # a delete marker
-                continue
-            body = s3_storage.stored_body(latest)
-            if body.folder != self.bodies_dir:  # stored before the stack used this folder: copied in
-                body = s3_storage.BodyStore(self.bodies_dir).share(body)
-            entries.append(
-                {
-                    "key": latest.name,
-                    "sha256": body.sha256,
-                    "size": body.size,
-                    "md5": body.md5,
-                    "etag": latest.etag.strip('"'),
-                    "metadata": dict(latest.metadata),
-                }
-            )
+        for name in _buckets(stack):
+            for versions in list(dict.values(backend.get_bucket(name).keys)):
+                latest = versions[-1] if versions else None
+                if not isinstance(latest, FakeKey):  # a delete marker
+                    continue
+                body = s3_storage.stored_body(latest)
+                if body.folder != self.bodies_dir:  # stored before the stack used this folder: copied in
+                    body = s3_storage.BodyStore(self.bodies_dir).share(body)
+                entries.append(
+                    {
+                        "bucket": name,
+                        "key": latest.name,
+                        "sha256": body.sha256,
+                        "size": body.size,
+                        "md5": body.md5,
+                        "etag": latest.etag.strip('"'),
+                        "metadata": dict(latest.metadata),
+                    }
+                )
         store, named = s3_storage.store(), frozenset(entry["sha256"] for entry in entries)
         if store.folder == self.bodies_dir:  # what either manifest names survives a sweep meanwhile
             store.pinned |= named
@@ -109,10 +111,11 @@ class Snapshot:
             return {"objects": 0, "records": 0}
         s3, dynamodb = session.client("s3"), session.client("dynamodb")
         backend = s3_backends[stack.account]["aws"]
-        bucket = backend.get_bucket(stack.upload_bucket)
         entries = json.loads(self.manifest.read_text())
         restored = 0
         for entry in entries:
+            # Snapshots from before the library bucket hold uploads only.
+            bucket = backend.get_bucket(entry.get("bucket", stack.upload_bucket))
             if "sha256" not in entry:  # the earlier layout: a copy of the body in objects/
                 s3.put_object(
                     Bucket=stack.upload_bucket,
@@ -129,7 +132,7 @@ class Snapshot:
                 continue
             # The stored file itself becomes the key's body (s3_storage shares it: nothing is read).
             key = backend.put_object(
-                stack.upload_bucket,
+                bucket.name,
                 entry["key"],
                 body,  # type: ignore[arg-type]
                 etag=entry["etag"],
@@ -145,3 +148,8 @@ class Snapshot:
         for line in lines:
             dynamodb.put_item(TableName=stack.results_table, Item=json.loads(line))
         return {"objects": restored, "records": len(lines)}
+
+
+def _buckets(stack: LocalResources) -> list[str]:
+    """The buckets whose objects a snapshot keeps: the uploads, and the library's photos."""
+    return [stack.upload_bucket, *([stack.library_bucket] if stack.library_bucket else [])]

@@ -85,6 +85,7 @@ def provision(
     s3.put_bucket_notification_configuration(
         Bucket=names.upload_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
+    s3.create_bucket(Bucket=names.library_bucket)
 
     session.client("dynamodb").create_table(
         TableName=names.results_table,
@@ -212,6 +213,7 @@ def provision(
         state_machine_arn=state_machine_arn,
         backfill_state_machine_arn=backfill_state_machine_arn,
         label_settings=settings_from_environment(variables["label"]).label_settings,
+        library_bucket=names.library_bucket,
         upload_rule=names.upload_rule,
         identity_pool_id=identity_pool_id,
         notifications_queue_url=queue_url,

@@ -23,7 +23,7 @@ from labeler.aws.codes import error_code
 from labeler.aws.results import ResultsRepository
 from labeler.backfill import NOT_AN_UPLOAD, BackfillRun, Labeling, ListedObject, decide
 from labeler.events import execution_arn
-from labeler.models import ExecutionStatus, ObjectRef
+from labeler.models import UPLOAD_PREFIX, ExecutionStatus
 from labeler_tools.ops.costs import Estimate, backfill_estimate
 from labeler_tools.ops.errors import OperatorError
 from labeler_tools.ops.target import Target
@@ -87,6 +87,31 @@ class Backfill:
             )
         return arn
 
+    def new_run(self, bucket: str | None = None, prefix: str | None = None, **settings: Any) -> BackfillRun:
+        """A run over a prefix of the upload bucket (``uploads/`` by default) or of the deployment's
+        library bucket (its whole prefix by default): the workflow may list nothing else."""
+        deployment = self.target.deployment
+        if bucket in (None, deployment.upload_bucket):
+            bucket, allowed, library = deployment.upload_bucket, UPLOAD_PREFIX, False
+        elif bucket == deployment.library_bucket:
+            allowed, library = deployment.library_prefix, True
+        else:
+            named = (
+                f"its library bucket is {deployment.library_bucket}"
+                if deployment.library_bucket
+                else ("it names no library bucket (deploy with -c libraryBucket=NAME)")
+            )
+            raise BackfillUnavailable(
+                f"The {self.target.description} may not read {bucket!r}: its upload bucket is "
+                f"{deployment.upload_bucket}, and {named}."
+            )
+        prefix = allowed if prefix is None else prefix
+        if not prefix.startswith(allowed):
+            raise BackfillUnavailable(
+                f"--prefix {prefix!r} is outside {allowed!r}, the part of {bucket} the workflow may list."
+            )
+        return BackfillRun(bucket=bucket, prefix=prefix, library=library, **settings)
+
     # -- dry run -----------------------------------------------------------------------------------
 
     def listing(self, run: BackfillRun) -> Iterator[list[ListedObject]]:
@@ -107,7 +132,7 @@ class Backfill:
         listed = 0
         now = datetime.now(UTC)
         for page in self.listing(run):
-            owners = {item.key: ObjectRef(bucket=run.bucket, key=item.key).owner for item in page}
+            owners = {item.key: run.owner(item.key) for item in page}
             records = results.records((owner, key) for key, owner in owners.items() if owner)
             for item in page:
                 owner = owners[item.key]
