@@ -81,12 +81,16 @@ mutation: install ## Mutation-test the domain core (mutmut); scores and survivor
 
 # --- AWS (cdk/): the CDK CLI is pinned in cdk/package-lock.json --------------------------------------
 # Deploy-time settings: make deploy STACK=ImageLabeler EMAIL=ops@example.com DEV_ORIGIN=http://localhost:5173
+# LIBRARY=my-photos LIBRARY_PREFIX=camera/ (a bucket of yours that backfill may read)
 STACK ?= ImageLabeler
 EMAIL ?=
 DEV_ORIGIN ?=
 CDK_STAMP := cdk/node_modules/.installed
 CDK := cd cdk && CDK_DISABLE_CLI_TELEMETRY=1 npx --no-install cdk
-CDK_CONTEXT := -c stackName=$(STACK) $(if $(EMAIL),-c alertEmail=$(EMAIL)) $(if $(DEV_ORIGIN),-c devOrigin=$(DEV_ORIGIN))
+LIBRARY ?=
+LIBRARY_PREFIX ?=
+CDK_CONTEXT := -c stackName=$(STACK) $(if $(EMAIL),-c alertEmail=$(EMAIL)) $(if $(DEV_ORIGIN),-c devOrigin=$(DEV_ORIGIN)) \
+	$(if $(LIBRARY),-c libraryBucket=$(LIBRARY)) $(if $(LIBRARY_PREFIX),-c libraryPrefix=$(LIBRARY_PREFIX))
 
 $(CDK_STAMP): cdk/package.json cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund

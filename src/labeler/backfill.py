@@ -9,13 +9,13 @@ re-uploading identical bytes changes nothing a label depends on.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
-from labeler.errors import BackfillItemFailed
+from labeler.errors import BackfillItemFailed, RejectionCode
 from labeler.events import UploadedObject, UploadEvent, encode_event_key, execution_arn, normalize_sequencer
 from labeler.models import (
     UPLOAD_PREFIX,
@@ -104,8 +104,18 @@ def decide(mode: BackfillMode, stored: ResultRecord | None, now: Labeling, at: d
         if now.model_version is not None and stored.label_model_version != now.model_version:
             return _decided(stored, "labeled by another model", label=True)
         return _decided(stored, "labeled with the current settings", label=False)
+    if _refused_by_quota(stored):
+        return _decided(stored, QUOTA_REFUSED, label=mode in _LABELS[ImageStatus.FAILED])
     why = "abandoned while labeling" if status is ImageStatus.PROCESSING else status.value
     return _decided(stored, why, label=mode in _LABELS[status])
+
+
+#: The reason of an object a daily limit refused: a failure to label it, not an outcome of its content.
+QUOTA_REFUSED = "refused by a daily limit"
+
+
+def _refused_by_quota(stored: ResultRecord) -> bool:
+    return stored.status is ImageStatus.REJECTED and stored.error_code == RejectionCode.QUOTA_EXCEEDED
 
 
 def _unrecorded(stored: ResultRecord) -> str:
@@ -123,10 +133,6 @@ def _decided(stored: ResultRecord, why: str, *, label: bool) -> BackfillDecision
 
 #: The plan's reason for an object outside ``uploads/<owner>/`` (a dry run's too).
 NOT_AN_UPLOAD = "not an upload (uploads/<owner>/<name>)"
-
-#: A claim whose execution does not exist yet may be its plan's, between the claim and the start.
-START_GRACE = timedelta(minutes=1)
-
 
 class BackfillRun(Frozen):
     """A backfill run's settings: its execution's input ``run``, which the map passes to every item."""
@@ -194,7 +200,7 @@ def plan_item(
         etag=head.etag,
         label_settings=label_settings,
         model_version=run.model_version,
-        claimant_stopped=_claimant_stopped(stored, executions, now),
+        claimant_stopped=_claimant_stopped(stored, executions),
     )
     decision = decide(run.mode, stored, labeling, now)
     if not decision.label:
@@ -215,13 +221,13 @@ def plan_item(
     )
 
 
-def _claimant_stopped(stored: ResultRecord | None, executions: ExecutionLookup, now: datetime) -> bool:
+def _claimant_stopped(stored: ResultRecord | None, executions: ExecutionLookup) -> bool:
     if stored is None or stored.status is not ImageStatus.PROCESSING:
         return False
-    running = executions.running(stored.execution_id)
-    if running is None:  # never started: a plan that died after its claim, unless it is starting now
-        return datetime.fromisoformat(stored.timestamp) < now - START_GRACE
-    return not running
+    # Never started (None): a plan that claimed and then failed, was retried, or whose run stopped. A
+    # plan of another run that is starting it now loses nothing to a second claim: its execution finds
+    # the newer claim live and labels nothing.
+    return not executions.running(stored.execution_id)
 
 
 def _execution_name(run: BackfillRun, key: str, stored: ResultRecord | None) -> str:
@@ -278,15 +284,11 @@ _SETTLED = frozenset({ImageStatus.LABELED, ImageStatus.REJECTED, ImageStatus.DEL
 
 def settle(run: BackfillRun, key: str, records: RecordClaims) -> ImageStatus:
     """The outcome of an item whose pipeline execution failed. A REJECTED image is done (it is not an
-    image we can label: the map does not count it as a failure); anything else raises
-    :class:`BackfillItemFailed` with the record's reason."""
+    image we can label: the map does not count it as a failure), unless a daily limit refused it;
+    anything else raises :class:`BackfillItemFailed` with the record's reason."""
     owner = run.owner(key)
     record = records.get(owner, key) if owner else None
-    if record is not None and record.status in (
-        ImageStatus.REJECTED,
-        ImageStatus.LABELED,
-        ImageStatus.DELETED,
-    ):
+    if record is not None and record.status in _SETTLED and not _refused_by_quota(record):
         return record.status
     if record is None:
         raise BackfillItemFailed(f"{key}: no record")

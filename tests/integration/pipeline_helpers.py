@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 import boto3
 
 from labeler.aws.results import ResultsRepository
+from labeler.aws.usage import UsageTable
+from labeler.blueprint import USAGE_TABLE
 from labeler.events import normalize_sequencer
 from labeler.models import ImageStatus, ResultRecord
 from labeler_tools.deployment import Discovery, LocalResources, write_discovery
@@ -126,3 +129,16 @@ def competing_record(owner: str, status: ImageStatus, sequencer: str, execution:
         sequencer=normalize_sequencer(sequencer),
         execution_id=execution,
     )
+
+
+def fresh_usage_table(session: boto3.Session) -> UsageTable:
+    """Counters of this test only (the session's table counts every other test's images too)."""
+    name = f"usage-{uuid.uuid4().hex[:8]}"
+    client = session.client("dynamodb")
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": USAGE_TABLE.partition_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": USAGE_TABLE.partition_key, "KeyType": "HASH"}],
+    )
+    return UsageTable(client, name)

@@ -14,18 +14,20 @@ import pytest
 from typer.testing import CliRunner
 
 import functions.label.handler as label_handler
+import functions.validate.handler as validate_handler
 from labeler.aws.results import ResultsRepository
 from labeler.backfill import BackfillRun
 from labeler.errors import LabelServiceThrottled
 from labeler.models import ImageStatus, LabelResult, ObjectRef
 from labeler.ports import LabelBackend
+from labeler.quota import DailyQuota
 from labeler_tools.cli import app
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local import runner
 from labeler_tools.local.server import LocalAws
 from labeler_tools.samples import photo_like
-from tests.conftest import NAMES
-from tests.integration.pipeline_helpers import competing_record, discovery_dir
+from tests.conftest import NAMES, drain_executions
+from tests.integration.pipeline_helpers import competing_record, discovery_dir, fresh_usage_table
 
 pytestmark = pytest.mark.integration
 
@@ -266,6 +268,46 @@ def test_failed_objects_are_recorded_and_mode_failed_labels_them_once_healed(
     assert healed["status"] == "SUCCEEDED", healed
     assert sorted(counting.calls) == sorted(flaky)
     assert all(results.get(owner, key).status is ImageStatus.LABELED for key in etags)  # type: ignore[union-attr]
+
+
+def test_a_run_past_the_sites_daily_limit_stops_and_the_next_days_run_labels_the_rest(
+    local_aws: LocalAws,
+    stack: LocalResources,
+    owner: str,
+    label_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = local_aws.session()
+    # One image per uploader and 4 for the site a day: a run is held to the site's limit only.
+    today = DailyQuota(fresh_usage_table(session), per_owner=1, overall=4)
+    monkeypatch.setattr(validate_handler, "quota", today)
+    keys = list(seed(local_aws, stack, owner, [f"{index:02}.jpg" for index in range(12)]))
+    results = ResultsRepository(session.client("dynamodb"), stack.results_table)
+
+    stopped = run_backfill(local_aws, stack, name="over-limit-1", prefix=f"uploads/{owner}/")
+
+    assert (stopped["status"], stopped.get("error")) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    # AWS stops the pipeline executions of a failed Map Run's items; moto lets them finish. Claims whose
+    # execution the stop left unstarted are abandoned: the next run labels them.
+    drain_executions(session, stack)
+    assert len(label_calls) == 4
+    records = results.records((owner, key) for key in keys)
+    labeled = {key for (_, key), record in records.items() if record.status is ImageStatus.LABELED}
+    assert labeled == set(label_calls)
+    refused = [record for record in records.values() if record.status is ImageStatus.REJECTED]
+    assert refused and {record.error_code for record in refused} == {"QUOTA_EXCEEDED"}
+
+    monkeypatch.setattr(
+        validate_handler, "quota", DailyQuota(fresh_usage_table(session), per_owner=1, overall=8)
+    )
+    label_calls.clear()
+    next_day = run_backfill(local_aws, stack, name="over-limit-2", prefix=f"uploads/{owner}/")
+
+    assert next_day["status"] == "SUCCEEDED", next_day
+    assert sorted(label_calls) == sorted(set(keys) - labeled)  # the refused, and any the stop left
+    assert {record.status for record in results.records((owner, key) for key in keys).values()} == {
+        ImageStatus.LABELED
+    }
 
 
 @pytest.fixture(scope="module")

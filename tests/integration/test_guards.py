@@ -20,8 +20,6 @@ import pytest
 import functions.label.handler as label_handler
 import functions.validate.handler as validate_handler
 from labeler.aws.results import ResultsRepository
-from labeler.aws.usage import UsageTable
-from labeler.blueprint import USAGE_TABLE
 from labeler.events import build_object_created_event
 from labeler.models import ImageStatus, LabelResult, Limit, ObjectRef, ResultRecord
 from labeler.ports import LabelBackend
@@ -31,7 +29,7 @@ from labeler_tools.local import runner
 from labeler_tools.local.server import LocalAws
 from labeler_tools.samples import photo_like
 from tests.conftest import uploads_delivered, wait_for_final_record
-from tests.integration.pipeline_helpers import failure_messages
+from tests.integration.pipeline_helpers import failure_messages, fresh_usage_table
 
 pytestmark = pytest.mark.integration
 
@@ -59,19 +57,6 @@ class CountingBackend:
         with self._lock:
             self.calls += 1
         return self.inner.detect_labels(image)
-
-
-def _fresh_usage_table(session: boto3.Session) -> UsageTable:
-    """Counters of this test only (the session's table counts every other test's images too)."""
-    name = f"usage-{uuid.uuid4().hex[:8]}"
-    client = session.client("dynamodb")
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": USAGE_TABLE.partition_key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": USAGE_TABLE.partition_key, "KeyType": "HASH"}],
-    )
-    return UsageTable(client, name)
 
 
 def _finished(session: boto3.Session, records: list[ResultRecord]) -> None:
@@ -106,7 +91,7 @@ def test_50_concurrent_uploads_over_a_quota_of_10_label_exactly_10(
     owners: int,
     who: str,
 ) -> None:
-    usage = _fresh_usage_table(delivery)
+    usage = fresh_usage_table(delivery)
     monkeypatch.setattr(validate_handler, "quota", DailyQuota(usage, per_owner=per_owner, overall=overall))
     counting = CountingBackend(label_handler.backend)
     monkeypatch.setattr(label_handler, "backend", counting)
@@ -133,7 +118,7 @@ def test_50_concurrent_uploads_over_a_quota_of_10_label_exactly_10(
 def test_a_duplicate_event_is_not_charged_twice(
     delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    usage = _fresh_usage_table(delivery)
+    usage = fresh_usage_table(delivery)
     monkeypatch.setattr(validate_handler, "quota", DailyQuota(usage, per_owner=1, overall=0))
     first = f"uploads/{owner}/first.jpg"
     delivery.client("s3").put_object(Bucket=stack.upload_bucket, Key=first, Body=photo_like(96, 96))
@@ -282,7 +267,7 @@ def test_a_version_is_charged_once_however_often_validate_runs(
     local_aws: LocalAws, stack: LocalResources
 ) -> None:
     """A retried validate (a timeout after its charge, a throttled progress write) charges nothing again."""
-    usage = _fresh_usage_table(local_aws.session())
+    usage = fresh_usage_table(local_aws.session())
     day = date(2026, 12, 2)
     assert usage.charge("b/uploads/o/a.jpg#1", "o", day, 1, 0) is None
     assert usage.charge("b/uploads/o/a.jpg#1", "o", day, 1, 0) is None  # the same version again

@@ -13,7 +13,6 @@ import pytest
 from pydantic import ValidationError
 
 from labeler.backfill import (
-    START_GRACE,
     BackfillMode,
     BackfillRun,
     ListedObject,
@@ -206,12 +205,10 @@ def test_keys_outside_uploads_and_objects_deleted_since_the_listing_are_skipped(
         (True, timedelta(seconds=5), False),  # being labeled now
         (True, timedelta(minutes=14), False),
         (False, timedelta(seconds=5), True),  # its execution stopped: abandoned
-        (None, START_GRACE - timedelta(seconds=1), False),  # its plan is starting it
-        (None, START_GRACE, False),
-        (None, START_GRACE + timedelta(seconds=1), True),  # its plan died before starting it
+        (None, timedelta(0), True),  # never started: its plan failed, or was retried, or its run stopped
     ],
 )
-def test_a_claim_is_left_to_its_execution_while_it_runs_or_is_starting(
+def test_a_claim_is_left_to_its_execution_while_it_runs(
     running: bool | None, age: timedelta, labeled: bool
 ) -> None:
     claim = stored(ImageStatus.PROCESSING, age=age)
@@ -274,6 +271,17 @@ def test_an_item_without_an_outcome_fails_with_the_records_reason() -> None:
     assert str(failed_coded.value) == f"{KEY}: FAILED ExecutionStopped"
     with pytest.raises(BackfillItemFailed, match="PROCESSING"):
         settle(RUN, KEY, Records({("alice", KEY): stored(ImageStatus.PROCESSING)}))
+
+
+def test_an_item_a_daily_limit_refused_fails_so_that_the_run_stops_and_a_rerun_labels_it() -> None:
+    refused = stored(ImageStatus.REJECTED, error_code="QUOTA_EXCEEDED", reason="The daily limit is used up.")
+    with pytest.raises(BackfillItemFailed) as failed:
+        settle(RUN, KEY, Records({("alice", KEY): refused}))
+    assert str(failed.value) == f"{KEY}: REJECTED QUOTA_EXCEEDED: The daily limit is used up."
+    unsupported = stored(ImageStatus.REJECTED, error_code="UNSUPPORTED_FORMAT")
+    assert settle(RUN, KEY, Records({("alice", KEY): unsupported})) is ImageStatus.REJECTED
+    rerun = plan(Records({("alice", KEY): refused}))
+    assert (rerun.label, rerun.reason) == (True, "refused by a daily limit")
 
 
 LIBRARY_KEY = "2019/holiday/café.jpg"

@@ -44,7 +44,8 @@ def decided(mode: BackfillMode, stored: ResultRecord | None, **now: object) -> B
 LABELED = record(ImageStatus.LABELED, label_settings=SETTINGS)
 LABELED_OTHERWISE = record(ImageStatus.LABELED, label_settings="rekognition max_labels=10 min_confidence=70")
 LABELED_BEFORE_SETTINGS_WERE_KEPT = record(ImageStatus.LABELED)
-REJECTED = record(ImageStatus.REJECTED)
+REJECTED = record(ImageStatus.REJECTED, error_code="UNSUPPORTED_FORMAT")
+OVER_QUOTA = record(ImageStatus.REJECTED, error_code="QUOTA_EXCEEDED")
 FAILED_RECORD = record(ImageStatus.FAILED)
 LIVE_CLAIM = record(ImageStatus.PROCESSING, age=CLAIM_LIFETIME)
 ABANDONED_CLAIM = record(ImageStatus.PROCESSING, age=CLAIM_LIFETIME + timedelta(milliseconds=1))
@@ -61,6 +62,7 @@ SAME_CONTENT_TOMBSTONE = record(ImageStatus.DELETED)
         (LABELED_OTHERWISE, {STALE, ALL}),
         (LABELED_BEFORE_SETTINGS_WERE_KEPT, {STALE, ALL}),  # settings unknown: stale
         (REJECTED, {ALL}),
+        (OVER_QUOTA, {MISSING, FAILED, ALL}),  # a daily limit's refusal is no outcome of the image
         (FAILED_RECORD, {MISSING, FAILED, ALL}),
         (LIVE_CLAIM, set()),  # an execution is labeling it: never a second time
         (ABANDONED_CLAIM, {MISSING, FAILED, ALL}),
@@ -74,6 +76,7 @@ SAME_CONTENT_TOMBSTONE = record(ImageStatus.DELETED)
         "labeled with other settings",
         "labeled, settings unknown",
         "rejected",
+        "refused by a daily limit",
         "failed",
         "claimed now",
         "claim abandoned",
@@ -89,7 +92,7 @@ def test_each_mode_labels_exactly_its_objects(
 
 
 def test_the_same_content_keeps_its_records_sequencer() -> None:
-    for stored in (LABELED, FAILED_RECORD, ABANDONED_CLAIM, LIVE_CLAIM, REJECTED):
+    for stored in (LABELED, FAILED_RECORD, ABANDONED_CLAIM, LIVE_CLAIM, REJECTED, OVER_QUOTA):
         for mode in BackfillMode:
             assert decided(mode, stored).sequencer == SEQUENCER, (stored.status, mode)
 
@@ -116,6 +119,8 @@ def test_otherwise_the_sequencer_orders_after_the_record_and_before_any_later_up
         (MISSING, TOMBSTONE, "deleted, then uploaded again"),
         (MISSING, LABELED, "LABELED"),
         (FAILED, REJECTED, "REJECTED"),
+        (FAILED, OVER_QUOTA, "refused by a daily limit"),
+        (STALE, OVER_QUOTA, "refused by a daily limit"),
         (MISSING, FAILED_RECORD, "FAILED"),
         (ALL, LIVE_CLAIM, "being labeled now"),
         (FAILED, ABANDONED_CLAIM, "abandoned while labeling"),

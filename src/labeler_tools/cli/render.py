@@ -507,7 +507,7 @@ def backfill_dry_run(plan: DryRun) -> RenderableType:
         title=f"Dry run of {plan.run.name}",
     )
     quota = (
-        "counts against the site's daily limit"
+        "counts against the site's daily limit (objects over it fail)"
         if plan.run.global_quota
         else "the site's daily limit is lifted"
     )
