@@ -134,6 +134,7 @@ def _decided(stored: ResultRecord, why: str, *, label: bool) -> BackfillDecision
 #: The plan's reason for an object outside ``uploads/<owner>/`` (a dry run's too).
 NOT_AN_UPLOAD = "not an upload (uploads/<owner>/<name>)"
 
+
 class BackfillRun(Frozen):
     """A backfill run's settings: its execution's input ``run``, which the map passes to every item."""
 
