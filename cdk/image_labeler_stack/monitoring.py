@@ -78,19 +78,21 @@ class Monitoring(Construct):
         )
         errors = {name: function.metric_errors(period=PERIOD) for name, function in functions.items()}
         unexpected = cloudwatch.MathExpression(
-            expression=" + ".join(f"FILL(errors_{name}, 0)" for name in errors) + " - FILL(rejected, 0)",
+            expression=" + ".join(f"FILL(errors_{name}, 0)" for name in errors)
+            + " - FILL(rejected, 0) - FILL(backfill_items_failed, 0)",
             using_metrics={
                 **{f"errors_{name}": metric for name, metric in errors.items()},
                 "rejected": images[Metric.IMAGES_REJECTED],
+                "backfill_items_failed": pipeline_metric(Metric.BACKFILL_ITEMS_FAILED),
             },
-            label="Lambda errors that are not rejections",
+            label="Lambda errors that are not rejections or failed backfill items",
             period=PERIOD,
         )
         self._alarm(
             "LambdaErrors",
             unexpected,
             UNEXPECTED_ERRORS_THRESHOLD,
-            "Lambda errors other than rejected images",
+            "Lambda errors other than rejected images and failed backfill items (each counted as its image)",
         )
         for name, function in functions.items():
             self._alarm(

@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from labeler.backfill import BackfillRun, ListedObject, plan_item, settle
-from labeler.observability import logger, metrics
+from labeler.blueprint import Metric
+from labeler.errors import BackfillItemFailed
+from labeler.observability import count, logger, metrics
 from labeler.settings import get_settings
 from labeler.wiring import execution_lookup, object_heads, record_claims
 
@@ -39,7 +41,11 @@ class BackfillRequest(BaseModel):
 def lambda_handler(event: BackfillRequest, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run=event.run.name, key=event.item.key, action=event.action)
     if event.action == "settle":
-        status = settle(event.run, event.item.key, records)
+        try:
+            status = settle(event.run, event.item.key, records)
+        except BackfillItemFailed:
+            count(Metric.BACKFILL_ITEMS_FAILED)
+            raise
         logger.info("item settled", status=status.value)
         return {"key": event.item.key, "status": status.value}
     planned = plan_item(

@@ -221,6 +221,9 @@ class Metric(StrEnum):
     IMAGES_REJECTED = "ImagesRejected"
     IMAGES_FAILED = "ImagesFailed"
     LABEL_LATENCY = "LabelLatency"
+    #: Backfill items whose image ended without an outcome (the settle step's BackfillItemFailed): the
+    #: image's own failure is counted already, so the Lambda-errors alarm leaves these out.
+    BACKFILL_ITEMS_FAILED = "BackfillItemsFailed"
 
 
 POWERTOOLS_SERVICE_NAME = "image-labeler"

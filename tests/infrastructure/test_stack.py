@@ -826,7 +826,7 @@ def test_alarms_publish_to_the_topic(synthesized: Synthesized, ids: dict[str, st
     }
 
 
-def test_lambda_errors_alarm_excludes_rejections(template: Template) -> None:
+def test_lambda_errors_alarm_excludes_rejections_and_failed_backfill_items(template: Template) -> None:
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
@@ -835,7 +835,7 @@ def test_lambda_errors_alarm_excludes_rejections(template: Template) -> None:
                     Match.object_like(
                         {
                             "Expression": " + ".join(f"FILL(errors_{s.name}, 0)" for s in FUNCTIONS)
-                            + " - FILL(rejected, 0)"
+                            + " - FILL(rejected, 0) - FILL(backfill_items_failed, 0)"
                         }
                     )
                 ]

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+import functions.backfill.handler as backfill_handler
 import functions.validate.handler as validate_handler
-from labeler.errors import ImageRejected
+from labeler.backfill import BackfillRun
+from labeler.errors import BackfillItemFailed, ImageRejected
 from labeler.observability import logger
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local import runner
@@ -91,3 +93,21 @@ def test_validate_raises_the_typed_rejection(local_aws: LocalAws, stack: LocalRe
 
     with pytest.raises(ImageRejected, match="GIF"):
         validate_handler.lambda_handler(_request(event), _context("validate"))
+
+
+def test_a_failed_backfill_item_is_counted_apart_from_other_errors(
+    local_aws: LocalAws, stack: LocalResources, owner: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drain_executions(local_aws.session(), stack)
+    run = BackfillRun(name="settle-1", bucket=stack.upload_bucket)
+    request = {
+        "action": "settle",
+        "run": run.model_dump(mode="json"),
+        "item": {"key": f"uploads/{owner}/a.jpg"},
+    }
+
+    with pytest.raises(BackfillItemFailed, match="no record"):
+        backfill_handler.lambda_handler(request, _context("backfill"))
+
+    (emf,) = [line for line in _json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert emf["BackfillItemsFailed"] == [1.0]
