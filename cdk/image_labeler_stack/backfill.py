@@ -21,6 +21,8 @@ from labeler.blueprint import (
     BACKFILL_FUNCTIONS,
     BACKFILL_STATE_MACHINE_FILE,
     PIPELINE_STATE_MACHINE_PLACEHOLDER,
+    RUN_RESULTS_BUCKET_PLACEHOLDER,
+    RUN_RESULTS_PREFIX,
 )
 from labeler.models import UPLOAD_PREFIX
 
@@ -98,6 +100,7 @@ class Backfill(Construct):
         substitutions = {
             str(spec.placeholder): self.function.function_arn,
             PIPELINE_STATE_MACHINE_PLACEHOLDER: pipeline.state_machine.state_machine_arn,
+            RUN_RESULTS_BUCKET_PLACEHOLDER: uploads.bucket_name,
         }
         self.state_machine = inline_workflow(
             self,
@@ -132,6 +135,16 @@ class Backfill(Construct):
             listing,
             iam.PolicyStatement(
                 actions=["states:StartExecution"], resources=[_states_arn(f"stateMachine:{self.name}")]
+            ),
+            # ResultWriter: each run's item results, as AWS documents its permissions (multipart parts).
+            iam.PolicyStatement(
+                actions=[
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:ListMultipartUploadParts",
+                    "s3:AbortMultipartUpload",
+                ],
+                resources=[uploads.arn_for_objects(f"{RUN_RESULTS_PREFIX}*")],
             ),
             # RedriveExecution: a redriven run reruns its failed map-run children.
             iam.PolicyStatement(

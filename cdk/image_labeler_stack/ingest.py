@@ -15,12 +15,18 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from labeler.blueprint import deletion_event_pattern, upload_event_pattern, upload_input_transformer
+from labeler.blueprint import (
+    RUN_RESULTS_PREFIX,
+    deletion_event_pattern,
+    upload_event_pattern,
+    upload_input_transformer,
+)
 from labeler.imaging import MAX_IMAGE_BYTES
 
 #: A FAILED image can be replayed (or redriven) for 14 days: keep replaced versions that long.
 NONCURRENT_VERSION_DAYS = 14
 ACCESS_LOG_DAYS = 90
+RUN_RESULTS_DAYS = 14
 #: Retry policy of every EventBridge target in the stack: StartExecution or Publish fail only on
 #: throttling or an outage; after this the event waits in the dead-letter queue (14 days).
 MAX_EVENT_AGE = Duration.hours(6)
@@ -81,6 +87,15 @@ class Ingest(Construct):
                 expired_object_delete_marker=True,
             ),
         ]
+        # A backfill run's item results (its Distributed Map's ResultWriter): read in the days after it.
+        lifecycle.append(
+            s3.LifecycleRule(
+                id="ExpireBackfillRunResults",
+                prefix=RUN_RESULTS_PREFIX,
+                expiration=Duration.days(RUN_RESULTS_DAYS),
+                noncurrent_version_expiration=Duration.days(1),
+            )
+        )
         if upload_retention_days:
             # Labels live in the results table; the uploaded image is only needed for replays.
             lifecycle.append(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, CfnElement, DefaultStackSynthesizer, Stack, Validations
 from constructs import IConstruct
 
+from labeler.blueprint import RUN_RESULTS_PREFIX
 from labeler.models import UPLOAD_PREFIX
 
 if TYPE_CHECKING:
@@ -140,6 +141,13 @@ def acknowledge(stack: ImageLabelerStack) -> None:
         f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{backfill.name}/*]",
         "A Distributed Map runs its items as child executions of its own map runs, whose ARNs are made "
         "at run time (execution:<state machine>/<map run>:<item>); AWS's documented policy for them.",
+    )
+    _ack(
+        backfill.state_machine.role,
+        f"IAM5[Resource::{uploads}/{RUN_RESULTS_PREFIX}*]",
+        "The Distributed Map's ResultWriter writes each run's item results under backfill-runs/<map run>/ "
+        "(a key Step Functions makes at run time) in the upload bucket, outside uploads/: no rule fires on "
+        "it and no guest may read it. The actions are AWS's documented ResultWriter permissions.",
     )
     _ack(
         backfill.state_machine.role,

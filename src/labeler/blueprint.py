@@ -188,6 +188,11 @@ PIPELINE_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.workflow ==
 BACKFILL_FUNCTIONS: Final = tuple(spec for spec in FUNCTIONS if spec.workflow == "backfill")
 #: The backfill ASL's placeholder for the pipeline state machine it starts executions of.
 PIPELINE_STATE_MACHINE_PLACEHOLDER: Final = "PipelineStateMachineArn"
+#: The backfill ASL's placeholder for the bucket its Distributed Map writes each run's item results to
+#: (ResultWriter: without it, AWS would gather every child's output into the run's 256 KiB state).
+RUN_RESULTS_BUCKET_PLACEHOLDER: Final = "RunResultsBucket"
+#: Where in that bucket (the upload bucket: outside uploads/, so no rule fires and no guest reads it).
+RUN_RESULTS_PREFIX: Final = "backfill-runs/"
 
 
 class StackOutput(StrEnum):

@@ -61,6 +61,7 @@ class Synthesized:
         stand_ins = {
             "AWS::SNS::Topic": "arn:aws:sns:us-east-1:123456789012:{}",
             "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{}",
+            "AWS::S3::Bucket": "{}",  # a bucket's Ref is its name
         }
         arns = {
             name: f"arn:aws:lambda:us-east-1:123456789012:function:{value['Fn::GetAtt'][0]}"

@@ -10,6 +10,7 @@ from labeler.blueprint import (
     BACKFILL_STATE_MACHINE_FILE,
     FUNCTIONS_BY_NAME,
     PIPELINE_STATE_MACHINE_PLACEHOLDER,
+    RUN_RESULTS_BUCKET_PLACEHOLDER,
     render_definition,
 )
 
@@ -58,6 +59,7 @@ def test_the_definition_is_the_asl_file_with_the_plan_function_and_the_pipeline(
     assert properties["DefinitionSubstitutions"] == {
         str(backfill.placeholder): arn(function_id(synthesized, backfill)),
         PIPELINE_STATE_MACHINE_PLACEHOLDER: ref(ids["state_machine"]),
+        RUN_RESULTS_BUCKET_PLACEHOLDER: ref(ids["uploads"]),
     }
     definition, arns = synthesized.deployed_definition("Backfill/StateMachine/Resource")
     assert definition == render_definition(arns, BACKFILL_STATE_MACHINE_FILE)
@@ -106,6 +108,10 @@ def test_the_state_machine_may_run_the_pipeline_and_its_own_map_runs_and_nothing
             [{"Fn::Join": ["", [*states, ":execution:ImageLabeler-backfill/*"]]}],
         ),
         LIST_LIBRARY,
+        allow(
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+            [{"Fn::Join": ["", [arn(ids["uploads"]), "/backfill-runs/*"]]}],
+        ),
         *STATE_MACHINE_LOGS_AND_TRACES,
     )
 

@@ -283,6 +283,12 @@ def test_upload_bucket_lifecycle_cleans_up_abandoned_rejected_and_old_uploads(
             "Status": "Enabled",
         },
         "ExpireUploads": {"ExpirationInDays": 30, "Status": "Enabled"},
+        "ExpireBackfillRunResults": {
+            "ExpirationInDays": 14,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "Prefix": "backfill-runs/",
+            "Status": "Enabled",
+        },
     }
 
 

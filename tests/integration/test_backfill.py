@@ -96,6 +96,10 @@ def test_missing_labels_what_has_no_outcome_and_leaves_the_rest(
     execution = run_backfill(local_aws, stack, name="missing-1", prefix=prefix, mode="missing")
 
     assert execution["status"] == "SUCCEEDED", execution
+    written = json.loads(execution["output"])["results"]["ResultWriterDetails"]
+    assert written["Bucket"] == stack.upload_bucket and written["Key"].startswith("backfill-runs/")
+    manifest = json.loads(s3.get_object(Bucket=written["Bucket"], Key=written["Key"])["Body"].read())
+    assert manifest["MapRunArn"] == json.loads(execution["output"])["results"]["MapRunArn"]
     for index in range(3):
         record = results.get(owner, f"{prefix}old-{index}.jpg")
         assert record is not None and record.status is ImageStatus.LABELED, record
@@ -346,6 +350,7 @@ def test_the_cli_counts_a_dry_run_by_reason_then_runs_and_follows_it(
     assert done.exit_code == 0, done.output
     progress = json.loads(done.stdout)
     assert (progress["status"], progress["succeeded"], progress["failed"]) == ("SUCCEEDED", 3, 0)
+    assert progress["results_manifest"].startswith(f"s3://{stack.upload_bucket}/backfill-runs/")
     assert sorted(label_calls) == sorted(never)
 
     again = labeler("--name", "cli-run-1")

@@ -537,5 +537,6 @@ def backfill_progress(progress: BackfillProgress) -> RenderableType:
             ("in flight", str(progress.running + progress.pending) if not progress.status.finished else None),
             ("error", progress.error),
             ("cause", progress.cause),
+            ("item results", progress.results_manifest),
         ]
     )

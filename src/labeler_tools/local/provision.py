@@ -19,6 +19,7 @@ from labeler.blueprint import (
     LAMBDA_RUNTIME,
     PIPELINE_STATE_MACHINE_PLACEHOLDER,
     RESULTS_TABLE,
+    RUN_RESULTS_BUCKET_PLACEHOLDER,
     USAGE_TABLE,
     FunctionSpec,
     IndexSpec,
@@ -166,6 +167,7 @@ def provision(
         type="STANDARD",
     )["stateMachineArn"]
     substitutions["backfill"][PIPELINE_STATE_MACHINE_PLACEHOLDER] = state_machine_arn
+    substitutions["backfill"][RUN_RESULTS_BUCKET_PLACEHOLDER] = names.upload_bucket
     backfill_state_machine_arn = sfn.create_state_machine(
         name=names.backfill_state_machine,
         definition=render_definition(substitutions["backfill"], BACKFILL_STATE_MACHINE_FILE),

@@ -64,6 +64,9 @@ class RunProgress(BaseModel):
     stopped_at: datetime | None = None
     error: str | None = None
     cause: str | None = None
+    #: ``s3://`` of the manifest the map's ResultWriter wrote when the run ended (on AWS it lists the
+    #: files of the run's succeeded and failed items; the local stack writes the manifest alone).
+    results_manifest: str | None = None
 
     @property
     def done(self) -> int:
@@ -203,6 +206,7 @@ class Backfill:
             stopped_at=described.get("stopDate"),
             error=described.get("error"),
             cause=described.get("cause"),
+            results_manifest=_results_manifest(described.get("output")),
         )
 
     def wait(
@@ -221,3 +225,8 @@ class Backfill:
             if progress.status.finished or time.monotonic() > deadline:
                 return progress
             time.sleep(poll_s)
+
+
+def _results_manifest(output: str | None) -> str | None:
+    written = json.loads(output).get("results", {}).get("ResultWriterDetails") if output else None
+    return f"s3://{written['Bucket']}/{written['Key']}" if written else None
