@@ -26,6 +26,7 @@ from labeler.aws import clients
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
 from labeler.labels.onnx_backend import (
     CLASSES_PATH,
+    HIERARCHY_PATH,
     MODEL_PATH,
     OnnxBackend,
     load_model,
@@ -103,7 +104,10 @@ def assert_schema(labels: list[Any], max_labels: int, min_confidence: float) -> 
         assert min_confidence <= label.confidence <= 100
         assert label.name, label
         assert label.name[0].isupper() or label.name == "iPod", label.name
-        assert label.parents == label.aliases == label.categories == label.instances == []
+        assert label.aliases == label.instances == []
+        # Parents and categories come from label_hierarchy.json (tests/unit/test_label_hierarchy.py).
+        assert len(label.parents) == len(set(label.parents)) <= 10
+        assert 1 <= len(label.categories) <= 2
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,7 +120,8 @@ def test_model_checksum_matches_its_sha256_file() -> None:
     assert hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest() == recorded
     model = load_model()
     assert model.sha256 == recorded
-    assert model.version == f"efficientnet-lite0-imagenet1k@{recorded[:12]}"
+    hierarchy = hashlib.sha256(HIERARCHY_PATH.read_bytes()).hexdigest()
+    assert model.version == f"efficientnet-lite0-imagenet1k@{recorded[:12]}+labels@{hierarchy[:8]}"
 
 
 def test_model_is_loaded_once_per_process_even_from_many_threads() -> None:

@@ -1,7 +1,13 @@
 """Offline label backend: EfficientNet-Lite0 (ImageNet-1k) on onnxruntime, no torch at run time.
 
 Same output schema as Rekognition (``labeler.labels.rekognition``): title-cased names, confidence in
-percent, empty parents/aliases/categories/instances (a classifier has no hierarchy and no boxes).
+percent, parents and categories like Rekognition's (Espresso: parents Coffee, Beverage, Food; category
+Food and Beverage), empty aliases and instances (a classifier has no boxes).
+
+Parents and categories are data: ``label_hierarchy.json`` in the ``labeler_model`` package, built once
+from WordNet 3.0's hypernyms by ``scripts/build_label_hierarchy.py`` and read here with the class names
+(no WordNet at run time). A class the file has no entry for gets empty parents and categories; a file
+whose entries name other classes than the model's is refused.
 
 The model ships in the ``labeler_model`` package (see its MODEL_CARD.md; ``scripts/export_model.py``
 re-creates it). It is loaded once per process, on first use, behind a lock, and its SHA-256 is checked
@@ -16,7 +22,8 @@ one bicubic resize of the centre box: the standard ImageNet evaluation crop, 0.8
 
 Scores: softmax over the 1000 logits. ImageNet-1k has duplicate names (missile x2, sunglasses x2);
 classes whose display names are equal are merged into one label whose confidence is the SUM of their
-probabilities (the probability that the image shows either; it can never exceed 100).
+probabilities (the probability that the image shows either; it can never exceed 100), and whose
+parents and categories are the union of theirs.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from labeler.settings import DEFAULT_MIN_CONFIDENCE as BACKEND_MIN_CONFIDENCE
 MODEL_DIR = Path(str(importlib.resources.files("labeler_model")))
 MODEL_PATH = MODEL_DIR / "efficientnet_lite0.onnx"
 CLASSES_PATH = MODEL_DIR / "imagenet_classes.json"
+HIERARCHY_PATH = MODEL_DIR / "label_hierarchy.json"
 MODEL_NAME = "efficientnet-lite0-imagenet1k"
 
 #: Network input side, and the side the shorter image side is resized to before the centre crop.
@@ -167,13 +175,20 @@ class LoadedModel:
     names: tuple[str, ...]
     #: For each of the model's classes, the index of its display name in ``names``.
     groups: NDArray[np.intp]
+    #: For each display name (as ``names``): its parents and its categories, from the label hierarchy.
+    parents: tuple[tuple[str, ...], ...]
+    categories: tuple[tuple[str, ...], ...]
+    #: The label hierarchy file's SHA-256: its parents and categories are part of every label.
+    hierarchy_sha256: str
 
     @property
     def version(self) -> str:
-        return f"{MODEL_NAME}@{self.sha256[:12]}"
+        """The weights' digest and the hierarchy's: a record labeled before either changed is another
+        model's to ``labeler backfill --mode stale --label-model-version``."""
+        return f"{MODEL_NAME}@{self.sha256[:12]}+labels@{self.hierarchy_sha256[:8]}"
 
 
-_MODELS: dict[tuple[Path, Path], LoadedModel] = {}
+_MODELS: dict[tuple[Path, Path, Path], LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -209,7 +224,41 @@ def _display_names(classes_path: Path, classes: int) -> tuple[tuple[str, ...], N
     return tuple(names), np.asarray(groups, dtype=np.intp)
 
 
-def _load(model_path: Path, classes_path: Path) -> LoadedModel:
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"expected a list of strings, not {value!r}")
+    return value
+
+
+def _hierarchy(
+    hierarchy_path: Path, names: tuple[str, ...], groups: NDArray[np.intp]
+) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], str]:
+    """Parents and categories per display name (the union over the classes merged into it, in order),
+    and the file's SHA-256."""
+    parents: list[dict[str, None]] = [{} for _ in names]
+    categories: list[dict[str, None]] = [{} for _ in names]
+    try:
+        raw = hierarchy_path.read_bytes()
+        document: dict[str, Any] = json.loads(raw.decode("utf-8"))
+        for entry in document["classes"]:
+            index, name = entry["index"], entry["name"]
+            if not isinstance(index, int) or not 0 <= index < len(groups):
+                raise ValueError(f"class index {index!r} is not one of the model's {len(groups)}")
+            group = int(groups[index])
+            if name != names[group]:
+                raise ValueError(f"class {index} is {names[group]!r} here, {name!r} there")
+            parents[group].update(dict.fromkeys(_strings(entry["parents"])))
+            categories[group].update(dict.fromkeys(_strings(entry["categories"])))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise _misconfigured(f"cannot read the label hierarchy {hierarchy_path} ({error}).") from error
+    return (
+        tuple(tuple(found) for found in parents),
+        tuple(tuple(found) for found in categories),
+        hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _load(model_path: Path, classes_path: Path, hierarchy_path: Path) -> LoadedModel:
     expected = _expected_sha256(model_path)
     try:
         blob = model_path.read_bytes()
@@ -238,18 +287,31 @@ def _load(model_path: Path, classes_path: Path) -> LoadedModel:
     if not isinstance(classes, int):
         raise _misconfigured(f"{model_path} has no fixed number of classes ({model_output.shape}).")
     names, groups = _display_names(classes_path, classes)
-    return LoadedModel(session, model_input.name, model_output.name, actual, names, groups)
+    parents, categories, hierarchy_sha256 = _hierarchy(hierarchy_path, names, groups)
+    return LoadedModel(
+        session,
+        model_input.name,
+        model_output.name,
+        actual,
+        names,
+        groups,
+        parents,
+        categories,
+        hierarchy_sha256,
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _resolved(model_path: Path, classes_path: Path) -> tuple[Path, Path]:
-    """Both paths resolved once: ``Path.resolve`` walks the file system, and every inference asks."""
-    return model_path.resolve(), classes_path.resolve()
+def _resolved(model_path: Path, classes_path: Path, hierarchy_path: Path) -> tuple[Path, Path, Path]:
+    """The paths resolved once: ``Path.resolve`` walks the file system, and every inference asks."""
+    return model_path.resolve(), classes_path.resolve(), hierarchy_path.resolve()
 
 
-def load_model(model_path: Path = MODEL_PATH, classes_path: Path = CLASSES_PATH) -> LoadedModel:
+def load_model(
+    model_path: Path = MODEL_PATH, classes_path: Path = CLASSES_PATH, hierarchy_path: Path = HIERARCHY_PATH
+) -> LoadedModel:
     """The model for these files, loaded and checked on the first call in this process, then shared."""
-    key = _resolved(Path(model_path), Path(classes_path))
+    key = _resolved(Path(model_path), Path(classes_path), Path(hierarchy_path))
     model = _MODELS.get(key)
     if model is None:
         with _MODELS_LOCK:
@@ -286,11 +348,12 @@ class OnnxBackend:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     model_path: Path = MODEL_PATH
     classes_path: Path = CLASSES_PATH
+    hierarchy_path: Path = HIERARCHY_PATH
     name: str = "onnx"
 
     def load(self) -> LoadedModel:
         """The model, loaded (and checksummed) on the first call in this process."""
-        return load_model(self.model_path, self.classes_path)
+        return load_model(self.model_path, self.classes_path, self.hierarchy_path)
 
     def warm_up(self) -> None:
         """Load and checksum the model now (the init phase), not on the first image."""
@@ -321,7 +384,14 @@ class OnnxBackend:
             confidence = float(merged[index])
             if confidence < self.min_confidence:
                 break
-            labels.append(Label(name=model.names[index], confidence=min(confidence, 100.0)))
+            labels.append(
+                Label(
+                    name=model.names[index],
+                    confidence=min(confidence, 100.0),
+                    parents=list(model.parents[index]),
+                    categories=list(model.categories[index]),
+                )
+            )
         return labels
 
     def detect_labels(self, image: ObjectRef) -> LabelResult:
