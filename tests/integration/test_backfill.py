@@ -181,7 +181,7 @@ def map_counts(local_aws: LocalAws, execution_arn: str) -> dict[str, Any]:
     return dict(sfn.describe_map_run(mapRunArn=map_run["mapRunArn"])["itemCounts"])
 
 
-@pytest.mark.timeout(300)  # 1,500 objects: about 35 s on an idle machine, two minutes under load
+@pytest.mark.timeout(300)  # ~25 s idle; 1,500 objects took 85 s (moto scans every execution per lookup)
 def test_missing_over_more_than_one_listing_page_labels_each_object_without_an_outcome_once(
     local_aws: LocalAws, stack: LocalResources, owner: str, label_calls: list[str]
 ) -> None:
@@ -189,7 +189,7 @@ def test_missing_over_more_than_one_listing_page_labels_each_object_without_an_o
         local_aws, stack, owner, [f"labeled-{index:04}.jpg" for index in range(300)],
         label_settings=stack.label_settings,
     )  # fmt: skip
-    never = seed(local_aws, stack, owner, [f"never-{index:04}.jpg" for index in range(1_200)])
+    never = seed(local_aws, stack, owner, [f"never-{index:04}.jpg" for index in range(750)])
     results = ResultsRepository(local_aws.session().client("dynamodb"), stack.results_table)
     before = results.records((owner, key) for key in labeled_before)
 
@@ -211,7 +211,7 @@ def test_missing_over_more_than_one_listing_page_labels_each_object_without_an_o
             never[key],
         )
     counts = map_counts(local_aws, execution["executionArn"])
-    assert (counts["total"], counts["succeeded"], counts["failed"]) == (1_500, 1_500, 0)
+    assert (counts["total"], counts["succeeded"], counts["failed"]) == (1_050, 1_050, 0)
 
 
 def test_stale_relabels_what_another_model_labeled_and_leaves_the_rest(
