@@ -39,7 +39,7 @@ def backfill(
         typer.Option(
             metavar="NAME",
             help="The bucket to list: the upload bucket (default), or the library bucket named at deploy "
-            "time, whose photos are owned by library:<bucket>.",
+            "time, whose photos are owned by library:BUCKET.",
         ),
     ] = None,
     mode: Annotated[
