@@ -17,7 +17,6 @@ Retry policies are what absorbs them.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -27,24 +26,13 @@ from labeler.ports import LabelBackend, ResultWriter
 from labeler.settings import Settings
 
 
-class _Counter:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = 0
-
-    def next(self) -> int:
-        with self._lock:
-            self.calls += 1
-            return self.calls
-
-
 @dataclass
 class FailFirstCalls:
-    """The first ``failures`` calls raise LabelServiceThrottled, then calls go through. Thread-safe."""
+    """The first ``failures`` calls (in this process) raise LabelServiceThrottled, then calls go through."""
 
     inner: LabelBackend
     failures: int
-    _counter: _Counter = field(default_factory=_Counter, repr=False)
+    calls: int = field(default=0, init=False)
 
     @property
     def name(self) -> str:
@@ -53,14 +41,10 @@ class FailFirstCalls:
     def warm_up(self) -> None:
         self.inner.warm_up()
 
-    @property
-    def calls(self) -> int:
-        return self._counter.calls
-
     def detect_labels(self, image: ObjectRef) -> LabelResult:
-        call = self._counter.next()
-        if call <= self.failures:
-            raise LabelServiceThrottled(f"injected fault: call {call} of {self.failures} failing calls")
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise LabelServiceThrottled(f"injected fault: call {self.calls} of {self.failures} failing calls")
         return self.inner.detect_labels(image)
 
 
@@ -118,26 +102,18 @@ class ThrottledWrites:
         return self.inner.put_if_newer(record)
 
 
-class _SeenOnce:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: set[tuple[str, ...]] = set()
-
-    def first_time(self, item: tuple[str, ...]) -> bool:
-        with self._lock:
-            if item in self._seen:
-                return False
-            self._seen.add(item)
-            return True
-
-
 @dataclass
 class FirstAttemptFails:
     """The first label call for each object version, and the first write of each record, fail."""
 
     labels: LabelBackend | None = None
     writer: ResultWriter | None = None
-    _seen: _SeenOnce = field(default_factory=_SeenOnce, repr=False)
+    _seen: set[tuple[str, ...]] = field(default_factory=set, repr=False)
+
+    def _first_time(self, attempt: tuple[str, ...]) -> bool:
+        first = attempt not in self._seen
+        self._seen.add(attempt)
+        return first
 
     @property
     def name(self) -> str:
@@ -150,14 +126,14 @@ class FirstAttemptFails:
 
     def detect_labels(self, image: ObjectRef) -> LabelResult:
         assert self.labels is not None
-        if self._seen.first_time(("label", image.bucket, image.key, image.sequencer)):
+        if self._first_time(("label", image.bucket, image.key, image.sequencer)):
             raise LabelServiceThrottled("injected fault: first attempt of this label call")
         return self.labels.detect_labels(image)
 
     def put_if_newer(self, record: ResultRecord) -> bool:
         assert self.writer is not None
         item = ("write", record.image_name, record.sequencer, record.status.value, str(record.stage))
-        if self._seen.first_time(item):
+        if self._first_time(item):
             raise StorageThrottled("injected fault: first attempt of this write")
         return self.writer.put_if_newer(record)
 

@@ -74,7 +74,6 @@ class LabelBackend(Protocol):
     parents/aliases/categories/instances present even if empty) and raise the typed errors of
     ``labeler.errors``: LabelServiceThrottled (retried by the state machine), ImageRejected
     (permanent, the image's fault), LabelBackendMisconfigured (permanent, not the image's fault).
-    They must be safe to call from several threads at once.
     """
 
     @property

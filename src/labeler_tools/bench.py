@@ -220,8 +220,10 @@ def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[
         return (datetime.fromisoformat(written_at).timestamp() - started) * 1000
 
     with CompletionWatcher(results) as watcher:
-        for index in range(min(3, len(images))):  # warm-up: first imports, ASL parse, model session
-            one(watcher, index, "warmup-")
+        # Warm-up, as a steady flow of uploads finds Lambda: first imports, the ASL parsed, and each
+        # function's sandboxes started as this concurrency needs them (cold starts are not the run's).
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda index: one(watcher, index % len(images), "warmup-"), range(3 * concurrency)))
         statuses.clear()
         memory_before = stack.memory_mb()["now"]
         cpu_before, client_cpu_before = stack.cpu_seconds(), time.process_time()
@@ -259,12 +261,14 @@ def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[
 def _cpu_ms_per_image(
     before: dict[str, float], after: dict[str, float], client_s: float, images: int
 ) -> dict[str, float]:
-    """CPU per image of the stack, each sandbox and this process (the uploading, observing client),
-    which all share the machine's CPUs; a sandbox that was replaced during the run is left out."""
+    """CPU per image of the stack, each function's sandboxes and this process (the uploading, observing
+    client), which all share the machine's CPUs; a sandbox started during the run counts from its
+    start (its cold start included), one stopped during it is left out."""
     per_image = {
-        role.removeprefix("functions.").removesuffix(".handler"): (seconds - before[role]) * 1000 / images
+        role.removeprefix("functions.").removesuffix(".handler"): (seconds - before.get(role, 0.0))
+        * 1000
+        / images
         for role, seconds in after.items()
-        if role in before
     }
     per_image["bench_client"] = client_s * 1000 / images
     return {role: round(ms, 1) for role, ms in {**per_image, "total": sum(per_image.values())}.items()}

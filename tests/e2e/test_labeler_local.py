@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +111,59 @@ def test_a_killed_starter_leaves_no_stack_or_sandbox_behind(data_dir: Path) -> N
     while not all(_ended(pid) for pid in started):
         assert time.monotonic() < deadline, f"still running: {[pid for pid in started if not _ended(pid)]}"
         time.sleep(0.1)
+
+
+def _sandboxes_of(running: Running, module: str) -> list[int]:
+    return [
+        pid
+        for pid in child_pids(running.process.pid)
+        if module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    ]
+
+
+def test_a_killed_label_sandbox_costs_at_most_its_own_invocation_and_logs_keep_their_image(
+    data_dir: Path,
+) -> None:
+    """30 uploads in flight, every label sandbox killed (SIGKILL) once the first image is done: each
+    killed sandbox failed at most the one invocation it ran, whose retry labeled it, and every log line
+    of every handler names the image of its own invocation (one invocation per process: no key or
+    correlation id of another image's invocation leaks into it)."""
+    running = Running(data_dir, ["--ephemeral", "--verbose", "--quota-exempt", "me"])
+    keys = [f"uploads/me/photo {index:02d}.jpg" for index in range(30)]
+    try:
+        s3, bucket = running.client("s3"), running.discovery.upload_bucket
+        with ThreadPoolExecutor(6) as pool:
+            uploads = [
+                pool.submit(s3.put_object, Bucket=bucket, Key=key, Body=photo_like(96, 96, seed=index))
+                for index, key in enumerate(keys)
+            ]
+            _record(running, keys[0])
+            killed = _sandboxes_of(running, "functions.label.handler")
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+            for upload in uploads:
+                upload.result()
+        records = [_record(running, key, timeout_s=60) for key in keys]
+        sfn = running.client("stepfunctions")
+        executions = sfn.list_executions(stateMachineArn=running.discovery.state_machine_arn)["executions"]
+        crashed = [
+            execution["name"]
+            for execution in executions
+            for event in sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+            if event["type"] == "TaskFailed"
+            and "Runtime.ExitError" in event["taskFailedEventDetails"]["cause"]
+        ]
+    finally:
+        output = running.stop()
+
+    assert [record["Status"]["S"] for record in records] == ["LABELED"] * len(keys)
+    assert killed and len(crashed) <= len(killed)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith('{"level"')]
+    keys_by_correlation_id: dict[str, set[str]] = {}
+    for line in lines:
+        if "correlation_id" in line and "key" in line:
+            keys_by_correlation_id.setdefault(line["correlation_id"], set()).add(line["key"])
+    labeled = {line["key"] for line in lines if line.get("message") == "image labeled"}
+    assert labeled == set(keys)
+    assert all(len(found) == 1 for found in keys_by_correlation_id.values()), keys_by_correlation_id
+    assert len(keys_by_correlation_id) >= len(keys)

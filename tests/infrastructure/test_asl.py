@@ -70,6 +70,14 @@ def test_lambda_tasks_never_retry_a_rejection(name: str) -> None:
     assert "States.ALL" not in retried and "States.TaskFailed" not in retried
 
 
+@pytest.mark.parametrize("name", ["Validate", "Label", "Store", "RecordFailure"])
+def test_a_crashed_function_environment_is_retried_once(name: str) -> None:
+    """Runtime.ExitError: the process running the invocation died. The retry runs in a fresh
+    environment; a crash that repeats costs one more invocation and then takes the failure branch."""
+    (retrier,) = [r for r in TASKS[name]["Retry"] if "Runtime.ExitError" in r["ErrorEquals"]]
+    assert (retrier["ErrorEquals"], retrier["MaxAttempts"]) == (["Runtime.ExitError"], 1)
+
+
 def test_transient_errors_back_off_with_full_jitter_and_a_cap() -> None:
     (label_retry,) = [
         r for r in TASKS["Label"]["Retry"] if LabelServiceThrottled.__name__ in r["ErrorEquals"]

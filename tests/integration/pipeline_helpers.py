@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from moto.awslambda.models import LambdaFunction
 
 from labeler.aws.results import ResultsRepository
 from labeler.aws.usage import UsageTable
@@ -142,3 +144,16 @@ def fresh_usage_table(session: boto3.Session) -> UsageTable:
         KeySchema=[{"AttributeName": USAGE_TABLE.partition_key, "KeyType": "HASH"}],
     )
     return UsageTable(client, name)
+
+
+def before_invoking(monkeypatch: pytest.MonkeyPatch, function: str, action: Callable[[], None]) -> None:
+    """Run ``action`` each time the Lambda function named ``function`` is about to be invoked, outside
+    the runtime (which runs one handler at a time, so a handler cannot wait for another to run)."""
+    invoke = LambdaFunction._invoke_lambda
+
+    def invoke_after_action(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        if self.function_name == function:
+            action()
+        return invoke(self, event)
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke_after_action)

@@ -37,6 +37,8 @@ def hold(event: Any, context: Any) -> dict[str, float]:
 
 
 def crash_if_asked(event: Any, context: Any) -> int:
+    """Holds for event["seconds"], then exits if asked to; answers its pid."""
+    time.sleep(event.get("seconds", 0))
     if event["crash"]:
         os._exit(3)  # what a segfault in a decoder looks like from outside: the process is gone
     return os.getpid()

@@ -28,8 +28,8 @@ from labeler_tools.deployment import LocalResources
 from labeler_tools.local import runner
 from labeler_tools.local.server import LocalAws
 from labeler_tools.samples import photo_like
-from tests.conftest import uploads_delivered, wait_for_final_record
-from tests.integration.pipeline_helpers import failure_messages, fresh_usage_table
+from tests.conftest import NAMES, uploads_delivered, wait_for_final_record
+from tests.integration.pipeline_helpers import before_invoking, failure_messages, fresh_usage_table
 
 pytestmark = pytest.mark.integration
 
@@ -237,21 +237,16 @@ def test_a_delete_while_the_image_is_labeled_leaves_no_record_behind(
     delivery: boto3.Session, stack: LocalResources, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = f"uploads/{owner}/racing.jpg"
-    labeling, release = threading.Event(), threading.Event()
-    inner = label_handler.backend
+    storing, release = threading.Event(), threading.Event()
 
-    class Held:
-        name = inner.name
+    def hold_the_store() -> None:  # the labels are done and the store is about to run
+        storing.set()
+        assert release.wait(30)
 
-        def detect_labels(self, image: ObjectRef) -> LabelResult:
-            labeling.set()
-            assert release.wait(30)
-            return inner.detect_labels(image)
-
-    monkeypatch.setattr(label_handler, "backend", Held())
+    before_invoking(monkeypatch, f"{NAMES.prefix}-store", hold_the_store)
     s3 = delivery.client("s3")
     s3.put_object(Bucket=stack.upload_bucket, Key=key, Body=photo_like(96, 96))
-    assert labeling.wait(30)
+    assert storing.wait(30)
     s3.delete_object(Bucket=stack.upload_bucket, Key=key)
     _wait_for_tombstone(delivery, stack, owner, key)
     release.set()

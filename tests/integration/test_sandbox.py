@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,6 +18,8 @@ from labeler_tools.local import aws_channel
 from labeler_tools.local.sandbox import SandboxedLambdas
 
 MODULE = "tests.integration.sandbox_handlers"
+#: Each test function's sandbox limit.
+LIMIT = 3
 
 
 def _function(attribute: str, timeout_s: int = 30, **environment: str) -> Any:
@@ -49,18 +53,28 @@ def fake_stack() -> FakeStack:
     return FakeStack()
 
 
-@pytest.fixture
-def lambdas(fake_stack: FakeStack) -> Iterator[SandboxedLambdas]:
-    names = ["describe", "refuse", "hold", "crash_if_asked", "list_tables"]
-    environment = {
+def _environment() -> dict[str, str]:
+    return {
         **{key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"},
         "PYTHONPATH": str(REPO_ROOT),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
     }
-    runtime = SandboxedLambdas({f"test-{name}": MODULE for name in names}, environment, fake_stack.answer)
+
+
+@pytest.fixture
+def lambdas(fake_stack: FakeStack) -> Iterator[SandboxedLambdas]:
+    names = ["describe", "refuse", "hold", "crash_if_asked", "list_tables"]
+    runtime = SandboxedLambdas(
+        {f"test-{name}": MODULE for name in names}, _environment(), fake_stack.answer, LIMIT
+    )
     yield runtime
     runtime.stop()
+
+
+def _gone(pids: set[int]) -> bool:
+    """Whether none of these processes runs any more (children of this one, reaped when stopped)."""
+    return not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def _invoke(lambdas: SandboxedLambdas, function: Any, event: Any) -> tuple[Any, bool]:
@@ -94,14 +108,51 @@ def test_a_handler_error_is_a_lambda_error_payload_named_after_its_class(lambdas
     assert payload["stackTrace"]
 
 
-def test_concurrent_invocations_of_one_function_run_side_by_side(lambdas: SandboxedLambdas) -> None:
+def test_concurrent_invocations_each_get_a_sandbox_of_their_own_up_to_the_limit(
+    lambdas: SandboxedLambdas,
+) -> None:
     function = _function("hold")
-    with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda _: _invoke(lambdas, function, {"seconds": 0.5})[0], range(4)))
+    with ThreadPoolExecutor(LIMIT) as pool:
+        answers = list(pool.map(lambda _: _invoke(lambdas, function, {"seconds": 0.5})[0], range(LIMIT)))
 
-    assert len({answer["pid"] for answer in answers}) == 1
+    assert len({answer["pid"] for answer in answers}) == LIMIT  # one invocation per process
     # every invocation started before any of them ended: they overlapped instead of queueing
     assert max(answer["started"] for answer in answers) < min(answer["ended"] for answer in answers)
+    assert lambdas.pool(function.function_name).size == LIMIT
+
+
+def test_beyond_the_limit_an_invocation_waits_for_a_free_sandbox(lambdas: SandboxedLambdas) -> None:
+    function = _function("hold")
+    with ThreadPoolExecutor(2 * LIMIT) as pool:
+        answers = list(pool.map(lambda _: _invoke(lambdas, function, {"seconds": 0.3})[0], range(2 * LIMIT)))
+
+    assert len({answer["pid"] for answer in answers}) == LIMIT
+    by_start = sorted(answers, key=lambda answer: answer["started"])
+    first, second = by_start[:LIMIT], by_start[LIMIT:]
+    # the second round ran in the first round's sandboxes, each after one of them had ended
+    assert min(answer["started"] for answer in second) >= min(answer["ended"] for answer in first)
+    assert {answer["pid"] for answer in second} == {answer["pid"] for answer in first}
+
+
+def test_idle_sandboxes_are_stopped_down_to_one_per_function(fake_stack: FakeStack) -> None:
+    runtime = SandboxedLambdas({"test-hold": MODULE}, _environment(), fake_stack.answer, LIMIT, idle_s=0.2)
+    try:
+        function = _function("hold")
+        with ThreadPoolExecutor(LIMIT) as pool:
+            list(pool.map(lambda _: _invoke(runtime, function, {"seconds": 0.3}), range(LIMIT)))
+        started = runtime.pool("test-hold").pids()
+        assert len(started) == LIMIT
+
+        deadline = time.monotonic() + 10
+        while runtime.pool("test-hold").size > 1:
+            assert time.monotonic() < deadline, runtime.pool("test-hold").pids()
+            time.sleep(0.05)
+
+        [kept] = runtime.pool("test-hold").pids()
+        assert kept in started
+        assert _gone(set(started) - {kept})
+    finally:
+        runtime.stop()
 
 
 def test_a_handlers_aws_calls_reach_the_stack_over_the_channel_signed_with_headers_only(
@@ -132,53 +183,47 @@ def test_an_error_in_the_stack_is_the_calls_500_and_the_sandbox_keeps_serving(
     assert answered == {"tables": ["from-the-stack"]}
 
 
-def test_an_invocation_past_its_timeout_answers_sandbox_timedout(lambdas: SandboxedLambdas) -> None:
-    payload, is_error = _invoke(lambdas, _function("hold", timeout_s=1), {"seconds": 5})
+def test_an_invocation_past_its_timeout_answers_sandbox_timedout_and_its_sandbox_is_stopped(
+    lambdas: SandboxedLambdas,
+) -> None:
+    function = _function("hold", timeout_s=1)
+    first, _ = _invoke(lambdas, function, {"seconds": 0})
+
+    payload, is_error = _invoke(lambdas, function, {"seconds": 5})
+    after, _ = _invoke(lambdas, function, {"seconds": 0})
 
     assert is_error
     assert payload == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds"}
+    assert _gone({first["pid"]})  # Lambda ends a timed-out environment
+    assert after["pid"] != first["pid"]
 
 
-def test_a_crashed_sandbox_fails_its_invocation_and_the_next_one_gets_a_fresh_sandbox(
-    lambdas: SandboxedLambdas,
-) -> None:
+def test_a_crashed_sandbox_fails_only_the_invocation_it_was_running(lambdas: SandboxedLambdas) -> None:
     function = _function("crash_if_asked")
-    before, _ = _invoke(lambdas, function, {"crash": False})
+    events = [
+        {"crash": True, "seconds": 0.1},
+        {"crash": False, "seconds": 0.4},
+        {"crash": False, "seconds": 0.4},
+    ]
+    with ThreadPoolExecutor(len(events)) as pool:
+        (crashed, crash_failed), *others = pool.map(lambda event: _invoke(lambdas, function, event), events)
+    after, failed = _invoke(lambdas, function, {"crash": False, "seconds": 0})
 
-    crashed, is_error = _invoke(lambdas, function, {"crash": True})
-    after, failed = _invoke(lambdas, function, {"crash": False})
-
-    assert is_error
-    assert crashed["errorType"] == "Runtime.ExitError"
-    assert not failed
-    assert after != before  # a new process
+    assert crash_failed and crashed["errorType"] == "Runtime.ExitError"
+    assert [is_error for _, is_error in others] == [False, False]  # the invocations beside it finished
+    survivors = {pid for pid, _ in others}
+    assert len(survivors) == 2
+    assert not failed and after in survivors  # the next invocation runs in a live sandbox
+    assert sorted(lambdas.pool(function.function_name).pids()) == sorted(survivors)
 
 
 def test_stop_ends_every_sandbox_process(lambdas: SandboxedLambdas) -> None:
-    function = _function("describe")
-    _invoke(lambdas, function, {})
-    sandbox = lambdas.sandbox_for(function)
-    assert sandbox.alive
+    function = _function("hold")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: _invoke(lambdas, function, {"seconds": 0.2}), range(2)))
+    pids = lambdas.pool(function.function_name).pids()
+    assert len(pids) == 2
 
     lambdas.stop()
 
-    assert not sandbox.alive
-
-
-def test_a_hang_up_fails_every_request_still_waiting_and_every_later_one() -> None:
-    from labeler_tools.local.sandbox import _AwaitedReplies
-
-    replies: _AwaitedReplies[str] = _AwaitedReplies()
-    answered_id, answered = replies.expect(lambda: ConnectionError("gone"))
-    waiting_id, waiting = replies.expect(lambda: ConnectionError("gone"))
-    assert answered_id != waiting_id
-    replies.reply(answered_id, "answer")
-    replies.reply(answered_id, "a second answer is ignored")
-
-    replies.hang_up(lambda: ConnectionError("hung up"))
-
-    assert answered.result() == "answer"
-    with pytest.raises(ConnectionError, match="hung up"):
-        waiting.result()
-    with pytest.raises(ConnectionError, match="gone"):
-        replies.expect(lambda: ConnectionError("gone"))
+    assert _gone(set(pids))

@@ -14,7 +14,8 @@ from labeler.models import ImageFormat, ImageStatus, LabelResult, ObjectRef
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local.server import LocalAws
 from labeler_tools.samples import photo_like
-from tests.integration.pipeline_helpers import Pipeline, failure_messages
+from tests.conftest import NAMES
+from tests.integration.pipeline_helpers import Pipeline, before_invoking, failure_messages
 
 pytestmark = pytest.mark.integration
 
@@ -165,20 +166,13 @@ def test_duplicate_event_during_labeling_leaves_the_version_to_the_first_executi
 ) -> None:
     key = f"uploads/{owner}/at-once.jpg"
     event = pipeline.upload(key, photo_like(200, 200))
-    inner = label_handler.backend
-    started: list[bool] = []
     duplicates: list[list[str]] = []
 
-    class DuplicateArrives:
-        name = inner.name
+    def duplicate_arrives() -> None:
+        if not duplicates:  # as the first execution starts labeling, the same event starts another
+            duplicates.append(pipeline.execute(event).entered_states())
 
-        def detect_labels(self, image: ObjectRef) -> LabelResult:
-            if not started:  # while the first execution labels, the same event starts another
-                started.append(True)
-                duplicates.append(pipeline.execute(event).entered_states())
-            return inner.detect_labels(image)
-
-    monkeypatch.setattr(label_handler, "backend", DuplicateArrives())
+    before_invoking(monkeypatch, f"{NAMES.prefix}-label", duplicate_arrives)
     first = pipeline.execute(event)
 
     assert duplicates == [["Validate", "IsDuplicate", "AlreadyStored"]]  # the claim held: one label call

@@ -1,12 +1,11 @@
 """One boto3 client per service per process, created lazily and reused across invocations.
 
-Creating a client loads the service model (slow) and is not thread-safe on the default session, so
-the local runtime (which runs many executions in threads) and warm Lambda containers share these.
+Creating a client loads the service model (slow): a warm Lambda process reuses its clients across
+invocations, as it runs one invocation at a time (so do the local runtimes).
 """
 
 from __future__ import annotations
 
-import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
-_LOCK = threading.Lock()
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
@@ -30,8 +28,7 @@ _CONFIG = Config(
 
 @cache
 def _client(service: str) -> Any:
-    with _LOCK:
-        return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def s3() -> S3Client:

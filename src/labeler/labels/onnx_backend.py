@@ -35,7 +35,6 @@ import importlib.resources
 import io
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,7 +188,6 @@ class LoadedModel:
 
 
 _MODELS: dict[tuple[Path, Path, Path], LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
 
 
 def _misconfigured(message: str) -> LabelBackendMisconfigured:
@@ -314,10 +312,7 @@ def load_model(
     key = _resolved(Path(model_path), Path(classes_path), Path(hierarchy_path))
     model = _MODELS.get(key)
     if model is None:
-        with _MODELS_LOCK:
-            model = _MODELS.get(key)
-            if model is None:
-                model = _MODELS[key] = _load(*key)
+        model = _MODELS[key] = _load(*key)
     return model
 
 
@@ -340,8 +335,7 @@ class OnnxBackend:
     puts 70% on one class even when it is right (see ``DEFAULT_MIN_CONFIDENCE``). Callers that pass
     Rekognition's threshold through will mostly get no labels.
 
-    Thread-safe: the shared onnxruntime session may be run from several threads at once. The model is
-    loaded lazily on the first call (or by :meth:`warm_up`), once per process.
+    The model is loaded lazily on the first call (or by :meth:`warm_up`), once per process.
     """
 
     max_labels: int = 10

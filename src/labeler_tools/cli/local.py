@@ -12,6 +12,7 @@ import typer
 from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
 from labeler_tools.cli.core import console
 from labeler_tools.deployment import DEFAULT_DATA_DIR, Discovery, discovery_path
+from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION
 
 
 def local(
@@ -37,6 +38,13 @@ def local(
             help="Rehearse an outage: the first N label calls fail (retried, then FAILED), then it heals.",
         ),
     ] = 0,
+    sandboxes_per_function: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Sandbox processes each Lambda function may run at once (its reserved concurrency).",
+        ),
+    ] = DEFAULT_SANDBOXES_PER_FUNCTION,
     quota_per_owner: Annotated[
         int, typer.Option(min=0, help="Images one owner may have labeled per UTC day (0: no limit).")
     ] = DEFAULT_QUOTA.per_owner_per_day,
@@ -80,6 +88,7 @@ def local(
         max_labels=max_labels,
         persist=not ephemeral,
         fail_first_label_calls=fail_first_label_calls,
+        sandboxes_per_function=sandboxes_per_function,
         quota=QuotaSpec(
             per_owner_per_day=quota_per_owner,
             global_per_day=quota_global,

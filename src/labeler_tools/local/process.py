@@ -109,9 +109,10 @@ class LocalProcess:
         return found
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) used so far by the stack and by each Lambda sandbox, keyed
-        ``stack`` or the sandbox's handler module (Linux /proc; empty where unavailable)."""
-        found = {}
+        """CPU time (user + system) used so far by the stack and by each function's Lambda sandboxes
+        (running now), keyed ``stack`` or the sandboxes' handler module (Linux /proc; empty where
+        unavailable)."""
+        found: dict[str, float] = {}
         for pid in self._pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -121,7 +122,7 @@ class LocalProcess:
             # After the command: state is field 3 of stat, utime and stime are fields 14 and 15.
             ticks = int(fields[11]) + int(fields[12])
             role = arguments[3].decode() if b"labeler_tools.local.sandbox" in arguments[:3] else "stack"
-            found[role] = ticks / os.sysconf("SC_CLK_TCK")
+            found[role] = found.get(role, 0.0) + ticks / os.sysconf("SC_CLK_TCK")
         return found
 
     def stop(self, timeout_s: float = 60) -> str:

@@ -1,50 +1,53 @@
-"""Local Lambda sandboxes: each function's handler runs in its own Python process, as on Lambda.
+"""Local Lambda sandboxes: each invocation runs in a sandbox process of its own function, as on Lambda.
 
-``labeler local`` starts one sandbox process per function (``python -m labeler_tools.local.sandbox``). The
-process imports the handler once (a warm container), then serves invocations on threads, so a
-function's concurrent invocations share its warm clients and model as they would share a container's
-globals. It runs with the function's own environment (``Environment.Variables`` as provisioned)
-and fake credentials, like a Lambda that can only reach this stack: its boto3 calls, addressed to
-AWS's own endpoints, travel to the stack over the sandbox's socket pair (``aws_channel``), and
-moto answers them there as it answers the stack's own calls.
+A sandbox (``python -m labeler_tools.local.sandbox``) is one execution environment: it imports its
+handler once (the init phase), then runs one invocation at a time, in its main thread, with the
+function's own environment (``Environment.Variables`` as provisioned) and fake credentials, like a
+Lambda that can only reach this stack. Each function has a pool of them (``SandboxPool``): an
+invocation takes an idle sandbox, or starts one (a cold start) while the pool is below its limit (the
+local analogue of reserved concurrency), or waits for one to come free; sandboxes idle for a while are
+stopped, down to one warm sandbox per function.
 
 Why processes and not threads in the stack's process:
 - A sandbox is a boundary, as on Lambda: a handler that crashes its process (a segfault in a
-  decoder, ``os._exit``) fails its in-flight invocations with ``Runtime.ExitError`` and the next
-  invocation gets a fresh sandbox; the stack keeps running. Each function sees only its own
-  environment, as deployed.
+  decoder, ``os._exit``) fails the one invocation it was running with ``Runtime.ExitError``; the next
+  invocation gets another sandbox, and the stack keeps running. Past its timeout an invocation's
+  sandbox is killed, as Lambda ends a timed-out environment.
+- Handlers need not be thread-safe: a process's globals (clients, the model, Powertools' log keys and
+  metrics buffer) serve one invocation at a time, as on Lambda.
 - The stack's interpreter (moto, the ASL interpreter, the HTTP server) is bound by its GIL; the
   handlers' Python work (boto3, Powertools, image preprocessing) runs beside it, so the pipeline
   scales with cores.
 
-Why the channel and not HTTP to the stack's moto server: over HTTP each call also cost the stack a
-TCP connection, HTTP parsing and Flask's request handling (the CPU per image before and after:
-``make bench``, in the README).
+A handler's boto3 calls, addressed to AWS's own endpoints, travel to the stack over the sandbox's
+socket pair (``aws_channel``), and the stack's thread that runs the invocation answers them with moto's
+backends, as moto answers the stack's own calls. Over HTTP each call also cost the stack a TCP
+connection, HTTP parsing and Flask's request handling.
 
-Wire protocol (a private socket pair, ``multiprocessing.connection`` framing, tagged tuples):
-- sandbox to stack: ``("ready",)`` once its handler is imported; ``("result", request_id,
-  payload_json, is_error)``; ``("aws", call_id, request)`` for each AWS call;
-- stack to sandbox: ``("invoke", request_id, event, context)``; ``("aws-answer", call_id, status,
-  headers, body)``.
+Wire protocol (a private socket pair, ``multiprocessing.connection`` framing, tagged tuples, strictly
+one request and its answer at a time):
+- sandbox to stack: ``("ready",)`` once its handler is imported; ``("aws", request)`` for each AWS
+  call; ``("result", payload_json, is_error)`` at the end of an invocation;
+- stack to sandbox: ``("invoke", event, context)``; ``("aws-answer", status, headers, body)``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import importlib
-import itertools
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from labeler_tools.local import aws_channel
 from labeler_tools.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
@@ -54,75 +57,37 @@ if TYPE_CHECKING:
 
 #: How long a sandbox may take to import its handler (a cold start) before the invocation fails.
 START_TIMEOUT_S = 60.0
-#: Concurrent invocations one sandbox serves (threads, as many as the in-process runtime); beyond
-#: this they queue in the sandbox.
-THREADS_PER_SANDBOX = 64
-#: Threads of the stack that answer the sandboxes' AWS calls (moto's work, under the stack's GIL).
-AWS_CALL_THREADS = 16
+#: Sandboxes one function may run at once, unless ``SandboxedLambdas`` is told otherwise: one per CPU,
+#: since the handlers' work is CPU (theirs, or the stack's answering their calls).
+DEFAULT_SANDBOXES_PER_FUNCTION = max(1, os.cpu_count() or 1)
+#: A sandbox idle this long is stopped (the pool keeps one per function warm).
+DEFAULT_IDLE_S = 60.0
+#: How long an invocation waits for a busy sandbox before the pool starts another: a cold start costs
+#: this machine a second or more of CPU that the running invocations need, a short wait a few ms.
+DEFAULT_GROW_AFTER_S = 0.1
 
 
 class SandboxCrashed(RuntimeError):
-    """The sandbox process died before answering."""
+    """The sandbox process died (or never started) before answering."""
 
 
-T = TypeVar("T")
-
-
-class _AwaitedReplies(Generic[T]):
-    """Requests sent over a channel and not answered yet, each waiting by id for its reply; when the
-    other end hangs up, every one still waiting fails (both ends of a sandbox's channel use it)."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[int, concurrent.futures.Future[T]] = {}
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
-        self.hung_up = False
-
-    def expect(self, gone: Callable[[], Exception]) -> tuple[int, concurrent.futures.Future[T]]:
-        """A new id and the future its reply fills; raises ``gone()`` if the other end hung up."""
-        reply: concurrent.futures.Future[T] = concurrent.futures.Future()
-        with self._lock:
-            if self.hung_up:
-                raise gone()
-            reply_id = next(self._ids)
-            self._waiting[reply_id] = reply
-        return reply_id, reply
-
-    def forget(self, reply_id: int) -> None:
-        with self._lock:
-            self._waiting.pop(reply_id, None)
-
-    def reply(self, reply_id: int, value: T) -> None:
-        with self._lock:
-            reply = self._waiting.pop(reply_id, None)
-        if reply is not None:
-            reply.set_result(value)
-
-    def hang_up(self, gone: Callable[[], Exception]) -> None:
-        """Fail every request still waiting with ``gone()``, and every later ``expect``."""
-        with self._lock:
-            self.hung_up = True
-            waiting, self._waiting = list(self._waiting.values()), {}
-        for reply in waiting:
-            reply.set_exception(gone())
+class SandboxTimedOut(RuntimeError):
+    """The invocation ran past its function's timeout; its sandbox was killed."""
 
 
 @dataclass
 class Sandbox:
-    """One running sandbox process for one handler (``module`` and ``attribute``); ``answer_aws``
-    answers its AWS calls on ``aws_workers``' threads."""
+    """One sandbox process for one handler (``module`` and ``attribute``); ``answer_aws`` answers its
+    AWS calls."""
 
     module: str
     attribute: str
     environment: Mapping[str, str]
     answer_aws: Callable[[aws_channel.Request], aws_channel.Answer]
-    aws_workers: concurrent.futures.Executor
+    #: When its last invocation ended (``time.monotonic``).
+    idle_since: float = field(default=0.0, init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
-    _results: _AwaitedReplies[tuple[str, bool]] = field(
-        default_factory=_AwaitedReplies, init=False, repr=False
-    )
-    _send_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def start(self) -> Sandbox:
         ours, theirs = socket.socketpair()
@@ -148,53 +113,49 @@ class Sandbox:
         except EOFError as error:
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} exited while importing its handler") from error
-        threading.Thread(target=self._read_messages, name=f"sandbox-{self.module}", daemon=True).start()
         return self
 
     @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
     def alive(self) -> bool:
-        return not self._results.hung_up and self._process is not None and self._process.poll() is None
-
-    def submit(self, event: Any, context: LambdaContext) -> concurrent.futures.Future[tuple[str, bool]]:
-        """Send one invocation; the future holds (payload JSON, is_error)."""
-        request_id, answer = self._results.expect(self._gone)
-        try:
-            self._send(("invoke", request_id, event, dataclasses.asdict(context)))
-        except OSError as error:
-            self._results.forget(request_id)
-            raise self._gone() from error
-        return answer
-
-    def _gone(self) -> SandboxCrashed:
-        return SandboxCrashed(f"sandbox for {self.module} is gone")
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        assert self._connection is not None
-        with self._send_lock:
-            self._connection.send(message)
-
-    def _read_messages(self) -> None:
-        assert self._connection is not None
-        with contextlib.suppress(EOFError, OSError):  # the sandbox hung up
-            while True:
-                message = self._connection.recv()
-                if message[0] == "aws":
-                    self.aws_workers.submit(self._answer, *message[1:])
-                    continue
-                _, request_id, payload, is_error = message  # "result"
-                self._results.reply(request_id, (payload, is_error))
-        self._results.hang_up(
-            lambda: SandboxCrashed(f"sandbox for {self.module} exited during the invocation")
+        return (
+            self._connection is not None
+            and not self._connection.closed
+            and self._process is not None
+            and self._process.poll() is None
         )
 
-    def _answer(self, call_id: int, request: aws_channel.Request) -> None:
-        """Answer one AWS call of the handler; an error in the stack is the call's 500, not a hang."""
+    def invoke(self, event: Any, context: LambdaContext) -> tuple[str, bool]:
+        """Run one invocation to its end, answering the handler's AWS calls on this thread meanwhile:
+        (payload JSON, is_error). Raises SandboxTimedOut past ``context``'s deadline (the sandbox is
+        then stopped) and SandboxCrashed if the process died."""
+        assert self._connection is not None
+        connection = self._connection
+        deadline = time.monotonic() + context.timeout_s
         try:
-            status, headers, body = self.answer_aws(request)
+            connection.send(("invoke", event, dataclasses.asdict(context)))
+            while True:
+                if not connection.poll(max(0.0, deadline - time.monotonic())):
+                    self.stop()
+                    raise SandboxTimedOut(f"sandbox for {self.module} ran past {context.timeout_s} s")
+                kind, *fields = connection.recv()
+                if kind == "result":
+                    payload, is_error = fields
+                    return payload, is_error
+                connection.send(("aws-answer", *self._answer(fields[0])))  # "aws"
+        except (EOFError, OSError) as error:
+            self.stop()
+            raise SandboxCrashed(f"sandbox for {self.module} exited during the invocation") from error
+
+    def _answer(self, request: aws_channel.Request) -> aws_channel.Answer:
+        """moto's answer to one AWS call of the handler; an error in the stack is the call's 500."""
+        try:
+            return self.answer_aws(request)
         except Exception as error:
-            status, headers, body = 500, {}, f"{type(error).__name__}: {error}".encode()
-        with contextlib.suppress(OSError):  # the sandbox is gone: _read_messages fails its invocations
-            self._send(("aws-answer", call_id, status, headers, body))
+            return 500, {}, f"{type(error).__name__}: {error}".encode()
 
     def stop(self) -> None:
         if self._connection is not None:
@@ -205,118 +166,206 @@ class Sandbox:
 
 
 @dataclass
+class SandboxPool:
+    """One function's sandboxes, each running one invocation at a time: ``acquire`` hands out an idle
+    one (the most recently used, the warmest), or waits for one to be released; past ``grow_after_s``
+    of waiting it starts one, while fewer than ``limit`` run (the first one at once). Unlike Lambda,
+    which starts an environment whenever none is free, a brief burst is served by the warm ones."""
+
+    limit: int
+    grow_after_s: float = DEFAULT_GROW_AFTER_S
+    _idle: list[Sandbox] = field(default_factory=list, init=False)
+    _members: list[Sandbox] = field(default_factory=list, init=False)
+    _starting: int = field(default=0, init=False)
+    _changed: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"a sandbox pool needs a limit of at least 1, not {self.limit}")
+
+    @property
+    def size(self) -> int:
+        """Sandboxes running (idle or busy) or starting."""
+        with self._changed:
+            return len(self._members) + self._starting
+
+    def acquire(self, launch: Callable[[], Sandbox]) -> Sandbox:
+        """A sandbox for one invocation, to be given back with ``release``; ``launch`` starts a new
+        one (raising SandboxCrashed if it cannot)."""
+        grow_at = time.monotonic() + self.grow_after_s
+        with self._changed:
+            while True:
+                while self._idle:
+                    sandbox = self._idle.pop()
+                    if sandbox.alive:
+                        return sandbox
+                    self._members.remove(sandbox)  # died while idle (killed from outside)
+                size = len(self._members) + self._starting
+                waited_enough = time.monotonic() >= grow_at
+                if size < self.limit and (size == 0 or waited_enough):
+                    self._starting += 1
+                    break
+                self._changed.wait(
+                    None if size >= self.limit or waited_enough else grow_at - time.monotonic()
+                )
+        try:
+            sandbox = launch()
+        except BaseException:
+            with self._changed:
+                self._starting -= 1
+                self._changed.notify()
+            raise
+        with self._changed:
+            self._starting -= 1
+            self._members.append(sandbox)
+        return sandbox
+
+    def release(self, sandbox: Sandbox) -> None:
+        with self._changed:
+            if sandbox.alive:
+                sandbox.idle_since = time.monotonic()
+                self._idle.append(sandbox)
+            else:
+                self._members.remove(sandbox)
+            self._changed.notify()
+
+    def shrink(self, idle_s: float, keep: int = 1) -> int:
+        """Stop the sandboxes idle for more than ``idle_s``, keeping ``keep`` running; how many stopped."""
+        now = time.monotonic()
+        with self._changed:
+            removable = max(0, min(len(self._idle), len(self._members) - keep))
+            stale = [sandbox for sandbox in self._idle[:removable] if now - sandbox.idle_since > idle_s]
+            for sandbox in stale:  # the oldest first: _idle is in release order
+                self._idle.remove(sandbox)
+                self._members.remove(sandbox)
+        for sandbox in stale:
+            sandbox.stop()
+        return len(stale)
+
+    def pids(self) -> list[int]:
+        with self._changed:
+            return [sandbox.pid for sandbox in self._members if sandbox.pid is not None]
+
+    def stop(self) -> None:
+        """Stop every sandbox, busy ones too (their invocations fail with SandboxCrashed)."""
+        with self._changed:
+            members, self._members, self._idle = self._members, [], []
+        for sandbox in members:
+            sandbox.stop()
+
+
+@dataclass
 class SandboxedLambdas:
-    """Runs moto Lambda functions in sandbox processes, one per function, started on first use (or
-    all at once by ``LocalAws.warm_up``).
+    """Runs moto Lambda functions in pools of sandbox processes, one pool per function; a function's
+    first sandbox starts on its first invocation (or for all of them at once: ``warm_up``).
 
     ``modules`` maps a function name to the dotted module of its handler; ``environment`` is the base
     environment of every sandbox (region, fake credentials), to which each function's own
     ``Environment.Variables`` are added; ``answer_aws`` answers the handlers' AWS calls.
+    ``sandboxes_per_function`` bounds each pool (``limits`` overrides it for some functions); beyond
+    it an invocation waits for a free sandbox (where Lambda would throttle it and the state machine
+    back off). Sandboxes idle for ``idle_s`` are stopped, down to one per function.
     """
 
     modules: Mapping[str, str]
     environment: Mapping[str, str]
     answer_aws: Callable[[aws_channel.Request], aws_channel.Answer]
-    _sandboxes: dict[str, Sandbox] = field(default_factory=dict, init=False, repr=False)
-    #: One per function: a cold start blocks that function's invocations only.
-    _locks: dict[str, threading.Lock] = field(init=False, repr=False)
-    _aws_workers: concurrent.futures.ThreadPoolExecutor = field(init=False, repr=False)
+    sandboxes_per_function: int = DEFAULT_SANDBOXES_PER_FUNCTION
+    limits: Mapping[str, int] = field(default_factory=dict)
+    idle_s: float = DEFAULT_IDLE_S
+    _pools: dict[str, SandboxPool] = field(init=False, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._locks = {name: threading.Lock() for name in self.modules}
-        self._aws_workers = concurrent.futures.ThreadPoolExecutor(
-            AWS_CALL_THREADS, thread_name_prefix="sandbox-aws"
-        )
+        self._pools = {
+            name: SandboxPool(self.limits.get(name, self.sandboxes_per_function)) for name in self.modules
+        }
+        threading.Thread(target=self._shrink_idle_pools, name="sandbox-shrink", daemon=True).start()
 
-    def sandbox_for(self, function: LambdaFunction) -> Sandbox:
-        """The function's running sandbox; a cold start if it has none (or its process died)."""
-        name = function.function_name
-        module = self.modules.get(name)
-        if module is None:
-            raise LookupError(f"no handler registered for Lambda function {name!r}")
-        with self._locks[name]:
-            sandbox = self._sandboxes.get(name)
-            if sandbox is None or not sandbox.alive:
-                if sandbox is not None:
-                    sandbox.stop()
-                sandbox = Sandbox(
-                    module,
-                    str(function.handler).rsplit(".", 1)[-1],
-                    {**self.environment, **function.environment_vars},
-                    self.answer_aws,
-                    self._aws_workers,
-                ).start()
-                self._sandboxes[name] = sandbox
-            return sandbox
+    def pool(self, function_name: str) -> SandboxPool:
+        pool = self._pools.get(function_name)
+        if pool is None:
+            raise LookupError(f"no handler registered for Lambda function {function_name!r}")
+        return pool
+
+    def _launch(self, function: LambdaFunction) -> Sandbox:
+        return Sandbox(
+            self.modules[function.function_name],
+            str(function.handler).rsplit(".", 1)[-1],
+            {**self.environment, **function.environment_vars},
+            self.answer_aws,
+        ).start()
+
+    def warm_up(self, functions: list[LambdaFunction]) -> None:
+        """One sandbox per function, started in parallel, so that no invocation waits for a cold start."""
+        started = [threading.Thread(target=self._start_one, args=(function,)) for function in functions]
+        for thread in started:
+            thread.start()
+        for thread in started:
+            thread.join()
+
+    def _start_one(self, function: LambdaFunction) -> None:
+        pool = self.pool(function.function_name)
+        pool.release(pool.acquire(lambda: self._launch(function)))
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+        pool = self.pool(function.function_name)
+        try:
+            sandbox = pool.acquire(lambda: self._launch(function))
+        except SandboxCrashed as crash:
+            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(crash)}), True, ""
         context = LambdaContext.for_invocation(function)
         try:
-            payload, is_error = self.sandbox_for(function).submit(event, context).result(context.timeout_s)
-        except concurrent.futures.TimeoutError:
+            payload, is_error = sandbox.invoke(event, context)
+        except SandboxTimedOut:
             return json.dumps(timed_out_payload(context.timeout_s)), True, ""
         except SandboxCrashed as crash:
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(crash)}), True, ""
+        finally:
+            pool.release(sandbox)
         return payload, is_error, ""
 
+    def _shrink_idle_pools(self) -> None:
+        while not self._stopping.wait(max(0.1, self.idle_s / 4)):
+            for pool in self._pools.values():
+                pool.shrink(self.idle_s)
+
+    def pids(self) -> dict[str, list[int]]:
+        """Each function's sandbox processes."""
+        return {name: pool.pids() for name, pool in self._pools.items()}
+
     def stop(self) -> None:
-        for name, lock in self._locks.items():
-            with lock:
-                sandbox = self._sandboxes.pop(name, None)
-            if sandbox is not None:
-                sandbox.stop()
-        self._aws_workers.shutdown(cancel_futures=True)
+        self._stopping.set()
+        for pool in self._pools.values():
+            pool.stop()
 
 
 def serve(module: str, attribute: str, fd: int) -> None:
-    """The sandbox process: import the handler, then answer invocations until the stack hangs up."""
+    """The sandbox process: import the handler, then run invocations one at a time until the stack
+    hangs up."""
     # Ctrl-C in a terminal reaches the whole process group: the stack drains its running executions
     # first, so its sandboxes keep answering until it hangs up (or kills them).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(fd)
-    send_lock = threading.Lock()
-
-    def send(message: tuple[Any, ...]) -> None:
-        with send_lock:
-            connection.send(message)
-
-    # Before the handler's import creates any client: its calls go to the stack over the channel,
-    # each handler thread waiting for its answer, which this (main) thread receives.
-    answers: _AwaitedReplies[aws_channel.Answer] = _AwaitedReplies()
-
-    def stack_gone() -> ConnectionError:
-        return ConnectionError("the local stack hung up")
 
     def call_stack(request: aws_channel.Request) -> aws_channel.Answer:
-        call_id, answer = answers.expect(stack_gone)
-        send(("aws", call_id, request))
-        return answer.result()
+        connection.send(("aws", request))
+        _, status, headers, body = connection.recv()  # ("aws-answer", ...)
+        return status, headers, body
 
+    # Before the handler's import creates any client: its calls go to the stack over the channel.
     aws_channel.sign_headers_only()
     aws_channel.forward_requests(call_stack)
     handler = getattr(importlib.import_module(module), attribute)
-    send(("ready",))
-
-    def invoke(request_id: int, event: Any, context_fields: dict[str, Any]) -> None:
-        context = LambdaContext(**context_fields)
-        try:
-            answer = ("result", request_id, json.dumps(handler(event, context)), False)
-        except Exception as error:  # every handler error becomes a Lambda error payload
-            answer = ("result", request_id, json.dumps(error_payload(error)), True)
-        send(answer)
-
-    with concurrent.futures.ThreadPoolExecutor(THREADS_PER_SANDBOX, thread_name_prefix="invocation") as pool:
+    connection.send(("ready",))
+    with contextlib.suppress(EOFError, OSError):  # the stack hung up
         while True:
+            _, event, context_fields = connection.recv()  # ("invoke", ...)
             try:
-                kind, *fields = connection.recv()
-            except (EOFError, OSError):
-                answers.hang_up(stack_gone)
-                return
-            if kind == "aws-answer":
-                call_id, status, headers, body = fields
-                answers.reply(call_id, (status, headers, body))
-            else:  # "invoke"
-                pool.submit(invoke, *fields)
+                answer = ("result", json.dumps(handler(event, LambdaContext(**context_fields))), False)
+            except Exception as error:  # every handler error becomes a Lambda error payload
+                answer = ("result", json.dumps(error_payload(error)), True)
+            connection.send(answer)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ and runs our handlers, in sandbox processes (``labeler local``) or in this proce
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ from labeler_tools.local import hooks
 from labeler_tools.local.hooks.core import answer_aws_request, route_in_process_calls
 from labeler_tools.local.in_process_lambdas import InProcessLambdas
 from labeler_tools.local.runner import next_sequencer
-from labeler_tools.local.sandbox import SandboxedLambdas
+from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION, SandboxedLambdas
 
 REGION = "us-east-1"
 #: moto accepts any credentials; these make sure nothing ever signs with a real account's keys.
@@ -52,6 +51,10 @@ class LocalAws:
     #: Handlers in sandbox processes, as on Lambda (``labeler local``), or in this process, where
     #: tests can reach into them.
     sandboxes: bool = False
+    #: Each function's sandbox limit (``sandboxes`` only): the local analogue of reserved concurrency;
+    #: ``sandbox_limits`` overrides it for some functions.
+    sandboxes_per_function: int = DEFAULT_SANDBOXES_PER_FUNCTION
+    sandbox_limits: dict[str, int] = field(default_factory=dict)
     _lambdas: SandboxedLambdas | None = field(default=None, repr=False)
     _server: ThreadedMotoServer | None = field(default=None, repr=False)
 
@@ -89,7 +92,11 @@ class LocalAws:
         runtime: SandboxedLambdas | InProcessLambdas
         if self.sandboxes:
             runtime = self._lambdas = SandboxedLambdas(
-                self.handler_modules, self._sandbox_environment(), answer_aws_request
+                self.handler_modules,
+                self._sandbox_environment(),
+                answer_aws_request,
+                sandboxes_per_function=self.sandboxes_per_function,
+                limits=self.sandbox_limits,
             )
         else:
             runtime = InProcessLambdas(self.handler_modules)
@@ -108,16 +115,16 @@ class LocalAws:
         return {**environment, "PYTHONPATH": os.pathsep.join(python_path)}
 
     def warm_up(self) -> None:
-        """Start every function's sandbox now (in parallel), so no upload waits for a cold start."""
+        """Start a sandbox per function now (in parallel), so no upload waits for a cold start."""
         if self._lambdas is None:
             return
-        functions = [
-            function
-            for function in lambda_backends[DEFAULT_ACCOUNT_ID][REGION].list_functions()
-            if function.function_name in self.handler_modules
-        ]
-        with concurrent.futures.ThreadPoolExecutor(max(1, len(functions))) as pool:
-            list(pool.map(self._lambdas.sandbox_for, functions))
+        self._lambdas.warm_up(
+            [
+                function
+                for function in lambda_backends[DEFAULT_ACCOUNT_ID][REGION].list_functions()
+                if function.function_name in self.handler_modules
+            ]
+        )
 
     def stop(self) -> None:
         if self._lambdas is not None:

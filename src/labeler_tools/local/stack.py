@@ -24,7 +24,7 @@ from typing import Any, Literal
 import boto3
 
 from labeler.aws.results import ResultsRepository, item_to_record
-from labeler.blueprint import DEFAULT_QUOTA, PageConfig, QuotaSpec
+from labeler.blueprint import DEFAULT_QUOTA, FUNCTIONS_BY_NAME, PageConfig, QuotaSpec
 from labeler.models import ResultRecord
 from labeler_tools.deployment import (
     DEFAULT_DATA_DIR,
@@ -39,6 +39,7 @@ from labeler_tools.local.hooks.cognitoidentity import rename_identity_pool
 from labeler_tools.local.hooks.stepfunctions import prune_finished_executions
 from labeler_tools.local.persistence import Snapshot
 from labeler_tools.local.provision import provision, set_upload_delivery
+from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION
 from labeler_tools.local.server import REGION, LocalAws
 from labeler_tools.local.web import WebServer
 from labeler_tools.ops.target import Target
@@ -66,7 +67,10 @@ class LocalOptions:
     #: Seconds between snapshots of uploads and results (also taken at shutdown).
     snapshot_interval_s: float = 30.0
     #: Fault injection: the first N label calls fail (LabelServiceThrottled), then the backend heals.
+    #: The label function then runs one sandbox, which counts every call.
     fail_first_label_calls: int = 0
+    #: Sandbox processes each function may run at once (the local analogue of reserved concurrency).
+    sandboxes_per_function: int = DEFAULT_SANDBOXES_PER_FUNCTION
     #: Finished executions kept in memory (older ones are forgotten, so memory stays bounded).
     keep_executions: int = 1000
     prefix: str = "image-labeler"
@@ -103,6 +107,12 @@ class LocalStack:
             environment["LABELER_MIN_CONFIDENCE"] = str(self.options.min_confidence)
         return environment
 
+    def _sandbox_limits(self) -> dict[str, int]:
+        """With an outage rehearsed, one label sandbox counts every label call."""
+        if not self.options.fail_first_label_calls:
+            return {}
+        return {self.names.function(FUNCTIONS_BY_NAME["label"]): 1}
+
     def start(self) -> Discovery:
         """Bring everything up; returns what the discovery file holds."""
         options = self.options
@@ -112,7 +122,14 @@ class LocalStack:
         s3_storage.use_folder(self.snapshot.bodies_dir if options.persist else None)
         environment = self._function_environment()
         self.aws = LocalAws(
-            self.names.handler_modules(), host=options.host, port=options.port, sandboxes=True
+            self.names.handler_modules(),
+            host=options.host,
+            port=options.port,
+            sandboxes=True,
+            sandboxes_per_function=options.sandboxes_per_function,
+            sandbox_limits={self.names.function(FUNCTIONS_BY_NAME["label"]): 1}
+            if options.fail_first_label_calls
+            else {},
         ).start()
         session = self.aws.session()
         self.stack = provision(
