@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -36,9 +37,24 @@ def hold(event: Any, context: Any) -> dict[str, float]:
     return {"started": started, "ended": time.monotonic(), "pid": os.getpid()}
 
 
+def meet(event: Any, context: Any) -> dict[str, Any]:
+    """Waits (up to 30 s) until event["n"] invocations have arrived in the folder event["folder"]: it
+    answers only if that many ran at once, each in a process of its own."""
+    folder = Path(event["folder"])
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + 30
+    while len(list(folder.iterdir())) < event["n"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(list(folder.iterdir()))} of {event['n']} met")
+        time.sleep(0.01)
+    return {"pid": os.getpid()}
+
+
 def crash_if_asked(event: Any, context: Any) -> int:
-    """Holds for event["seconds"], then exits if asked to; answers its pid."""
-    time.sleep(event.get("seconds", 0))
+    """Meets the others first when event has a "folder" (see ``meet``), then exits if asked to;
+    answers its pid."""
+    if "folder" in event:
+        meet(event, context)
     if event["crash"]:
         os._exit(3)  # what a segfault in a decoder looks like from outside: the process is gone
     return os.getpid()

@@ -38,6 +38,7 @@ import dataclasses
 import importlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -88,6 +89,8 @@ class Sandbox:
     idle_since: float = field(default=0.0, init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
+    #: Waits for the sandbox's next message (``Connection.poll`` builds a selector at every call).
+    _readable: select.poll = field(default_factory=select.poll, init=False, repr=False)
 
     def start(self) -> Sandbox:
         ours, theirs = socket.socketpair()
@@ -105,6 +108,7 @@ class Sandbox:
         )
         theirs.close()
         self._connection = Connection(ours.detach())
+        self._readable.register(self._connection.fileno(), select.POLLIN)
         if not self._connection.poll(START_TIMEOUT_S):
             self.stop()
             raise SandboxCrashed(f"sandbox for {self.module} did not start within {START_TIMEOUT_S:.0f} s")
@@ -138,7 +142,7 @@ class Sandbox:
         try:
             connection.send(("invoke", event, dataclasses.asdict(context)))
             while True:
-                if not connection.poll(max(0.0, deadline - time.monotonic())):
+                if not self._readable.poll(max(0, int((deadline - time.monotonic()) * 1000))):
                     self.stop()
                     raise SandboxTimedOut(f"sandbox for {self.module} ran past {context.timeout_s} s")
                 kind, *fields = connection.recv()
@@ -177,6 +181,7 @@ class SandboxPool:
     _idle: list[Sandbox] = field(default_factory=list, init=False)
     _members: list[Sandbox] = field(default_factory=list, init=False)
     _starting: int = field(default=0, init=False)
+    _stopped: bool = field(default=False, init=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -195,6 +200,8 @@ class SandboxPool:
         grow_at = time.monotonic() + self.grow_after_s
         with self._changed:
             while True:
+                if self._stopped:
+                    raise SandboxCrashed("the local stack is stopping")
                 while self._idle:
                     sandbox = self._idle.pop()
                     if sandbox.alive:
@@ -218,16 +225,22 @@ class SandboxPool:
         with self._changed:
             self._starting -= 1
             self._members.append(sandbox)
+        if self._stopped:  # stopped while this one started
+            self.release(sandbox)
+            raise SandboxCrashed("the local stack is stopping")
         return sandbox
 
     def release(self, sandbox: Sandbox) -> None:
         with self._changed:
-            if sandbox.alive:
+            kept = sandbox.alive and not self._stopped
+            if kept:
                 sandbox.idle_since = time.monotonic()
                 self._idle.append(sandbox)
-            else:
+            elif sandbox in self._members:
                 self._members.remove(sandbox)
             self._changed.notify()
+        if not kept:
+            sandbox.stop()
 
     def shrink(self, idle_s: float, keep: int = 1) -> int:
         """Stop the sandboxes idle for more than ``idle_s``, keeping ``keep`` running; how many stopped."""
@@ -249,7 +262,9 @@ class SandboxPool:
     def stop(self) -> None:
         """Stop every sandbox, busy ones too (their invocations fail with SandboxCrashed)."""
         with self._changed:
+            self._stopped = True
             members, self._members, self._idle = self._members, [], []
+            self._changed.notify_all()  # invocations waiting for a sandbox fail
         for sandbox in members:
             sandbox.stop()
 

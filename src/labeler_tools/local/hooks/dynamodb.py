@@ -32,7 +32,7 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,30 +75,57 @@ class _ValueSlot:
     name: str
 
 
-#: (expression, names, value names and types) -> (condition with value slots, names found, values found).
-_PARSED_CONDITIONS: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[Any, list[str], list[str]]] = {}
+@dataclass(frozen=True)
+class _ParsedCondition:
+    """A condition parsed with value slots, what the parse found, and the ids of the condition's nodes
+    that hold a slot at some depth (the only ones a write's values rebuild)."""
+
+    condition: Any
+    names_found: list[str]
+    values_found: list[str]
+    holding_slots: frozenset[int]
+
+
+#: (expression, names, value names and types) -> the condition parsed with value slots.
+_PARSED_CONDITIONS: dict[tuple[str, str, tuple[tuple[str, str], ...]], _ParsedCondition] = {}
 _PARSED_CONDITIONS_LIMIT = 256
 
 
-def _bind_values(node: Any, values: Mapping[str, Any]) -> Any:
-    """``node`` with each value slot filled from ``values``; nodes without slots are shared, not copied."""
-    if isinstance(node, AttributeValue):
-        return AttributeValue(values[node.value.name]) if isinstance(node.value, _ValueSlot) else node
+def _children(node: Any) -> Iterable[Any]:
     if isinstance(node, (list, tuple)):
-        bound = [_bind_values(child, values) for child in node]
-        return node if all(new is old for new, old in zip(bound, node, strict=True)) else type(node)(bound)
+        return node
     if type(node).__module__ == AttributeValue.__module__:  # the parser's Op, Func and Operand nodes
-        changed = {}
-        for attribute, child in vars(node).items():
-            new = _bind_values(child, values)
-            if new is not child:
-                changed[attribute] = new
-        if not changed:
-            return node
-        clone = copy.copy(node)
-        vars(clone).update(changed)
-        return clone
-    return node
+        return vars(node).values()
+    return ()
+
+
+def _nodes_holding_slots(node: Any, found: set[int]) -> bool:
+    """Add the id of every node under ``node`` (itself included) that holds a value slot to ``found``."""
+    if isinstance(node, AttributeValue):
+        holds = isinstance(node.value, _ValueSlot)
+    else:
+        holds = False
+        for child in _children(node):  # every child, not only up to the first that holds one
+            holds = _nodes_holding_slots(child, found) or holds
+    if holds:
+        found.add(id(node))
+    return holds
+
+
+def _bind_values(node: Any, values: Mapping[str, Any], holding_slots: frozenset[int]) -> Any:
+    """``node`` with each value slot filled from ``values``; nodes without slots are shared, not copied
+    or visited."""
+    if id(node) not in holding_slots:
+        return node
+    if isinstance(node, AttributeValue):
+        return AttributeValue(values[node.value.name])
+    if isinstance(node, (list, tuple)):
+        return type(node)([_bind_values(child, values, holding_slots) for child in node])
+    clone = copy.copy(node)
+    for attribute, child in vars(node).items():
+        if id(child) in holding_slots:
+            setattr(clone, attribute, _bind_values(child, values, holding_slots))
+    return clone
 
 
 def _parse_condition(self: ConditionExpressionParser) -> Any:
@@ -122,17 +149,19 @@ def _parse_condition(self: ConditionExpressionParser) -> Any:
             {name: {kind: _ValueSlot(name)} for name, kind in key[2]},  # type: ignore[dict-item]
         )
         condition = _ORIGINAL_CONDITION_PARSE(template)
+        holding_slots: set[int] = set()
+        _nodes_holding_slots(condition, holding_slots)
         if len(_PARSED_CONDITIONS) >= _PARSED_CONDITIONS_LIMIT:
             _PARSED_CONDITIONS.clear()
-        parsed = _PARSED_CONDITIONS[key] = (
+        parsed = _PARSED_CONDITIONS[key] = _ParsedCondition(
             condition,
             list(template.expr_attr_names_found),
             list(template.expr_attr_values_found),
+            frozenset(holding_slots),
         )
-    condition, names_found, values_found = parsed
-    self.expr_attr_names_found.extend(names_found)
-    self.expr_attr_values_found.extend(values_found)
-    return _bind_values(condition, values)
+    self.expr_attr_names_found.extend(parsed.names_found)
+    self.expr_attr_values_found.extend(parsed.values_found)
+    return _bind_values(parsed.condition, values, parsed.holding_slots)
 
 
 _ORIGINAL_TO_REGULAR_JSON = DynamoType.to_regular_json
