@@ -252,6 +252,8 @@ def _drive(stack: LocalProcess, images: list[bytes], concurrency: int) -> tuple[
             "after_warm_up": memory_before,
             "after_run": memory["now"],
             "peak": memory["peak"],
+            # pages a sandbox shares with its template counted once
+            "proportional_after_run": memory["pss"],
             "samples": memory_samples.samples,
         },
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pytest
 
 from labeler.blueprint import REPO_ROOT
 from labeler_tools.local import aws_channel
+from labeler_tools.local.process import child_pids
 from labeler_tools.local.sandbox import SandboxedLambdas
 
 MODULE = "tests.integration.sandbox_handlers"
@@ -74,6 +76,7 @@ def lambdas(fake_stack: FakeStack) -> Iterator[SandboxedLambdas]:
 
 def _meet(lambdas: SandboxedLambdas, folder: Path, n: int) -> list[Any]:
     """n invocations of ``meet`` at once; each answers only once all n run."""
+    folder.mkdir(exist_ok=True)
     function = _function("meet")
     with ThreadPoolExecutor(n) as pool:
         answers = list(
@@ -81,6 +84,15 @@ def _meet(lambdas: SandboxedLambdas, folder: Path, n: int) -> list[Any]:
         )
     assert [is_error for _, is_error in answers] == [False] * n, answers
     return [answer for answer, _ in answers]
+
+
+def _processes_running(module: str) -> list[int]:
+    """This process's descendants that run ``module`` (sandbox templates and their sandboxes)."""
+    return [
+        pid
+        for pid in child_pids(os.getpid())
+        if module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    ]
 
 
 def _gone(pids: set[int], timeout_s: float = 10) -> bool:
@@ -132,6 +144,28 @@ def test_concurrent_invocations_each_get_a_sandbox_of_their_own_up_to_the_limit(
 
     assert len({answer["pid"] for answer in answers}) == LIMIT  # they ran at once, one per process
     assert lambdas.pool("test-meet").size == LIMIT
+
+
+def test_sandboxes_are_forked_warm_from_one_template_that_ran_the_init_phase(
+    lambdas: SandboxedLambdas, tmp_path: Path
+) -> None:
+    answers = _meet(lambdas, tmp_path, LIMIT)
+
+    [template] = {answer["init_pid"] for answer in answers}  # the handler module was imported once
+    assert template not in {answer["pid"] for answer in answers}
+    assert template in _processes_running(MODULE)
+
+
+def test_a_dead_template_is_replaced_when_the_pool_next_grows(
+    lambdas: SandboxedLambdas, tmp_path: Path
+) -> None:
+    [first] = _meet(lambdas, tmp_path / "one", 1)
+    os.kill(first["init_pid"], signal.SIGKILL)
+
+    answers = _meet(lambdas, tmp_path / "two", 2)  # one more sandbox than the pool has
+
+    assert len({answer["init_pid"] for answer in answers} - {first["init_pid"]}) == 1  # a new template
+    assert first["pid"] in {answer["pid"] for answer in answers}  # the sandbox outlived its template
 
 
 def test_beyond_the_limit_an_invocation_waits_for_a_free_sandbox(lambdas: SandboxedLambdas) -> None:
@@ -235,6 +269,7 @@ def test_stop_ends_every_sandbox_process(lambdas: SandboxedLambdas) -> None:
     lambdas.stop()
 
     assert _gone(set(pids))
+    assert _gone(set(_processes_running(MODULE)))  # the function's template too
 
 
 def test_stop_fails_the_invocations_running_or_waiting_and_leaves_no_process(fake_stack: FakeStack) -> None:

@@ -6,6 +6,7 @@ do from a browser or the CLI, so a client's own work never runs on the stack's i
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -101,8 +102,10 @@ class LocalProcess:
 
     def memory_mb(self) -> dict[str, float]:
         """Resident memory of the stack and its Lambda sandboxes (its child processes), now and the
-        sum of each one's peak (Linux /proc; zeros where unavailable)."""
-        found = {"now": 0.0, "peak": 0.0}
+        sum of each one's peak, and their proportional set size (``pss``: a page shared by several
+        processes, as a template's with its sandboxes, counted once in all; Linux /proc; zeros where
+        unavailable)."""
+        found = {"now": 0.0, "peak": 0.0, "pss": 0.0}
         for pid in self._pids():
             for name, megabytes in _memory_mb(pid).items():
                 found[name] = round(found[name] + megabytes, 1)
@@ -155,16 +158,20 @@ class LocalProcess:
 
 
 def child_pids(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """The processes ``pid`` started (from any of its threads), and theirs: the stack's sandbox
+    templates and the sandboxes they forked (Linux /proc; empty elsewhere)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return [descendant for child in children for descendant in (child, *child_pids(child))]
 
 
 def _memory_mb(pid: int) -> dict[str, float]:
-    names = {"VmRSS:": "now", "VmHWM:": "peak"}
+    names = {"VmRSS:": "now", "VmHWM:": "peak", "Pss:": "pss"}
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        lines += Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     except OSError:
         return {}
     return {

@@ -95,7 +95,8 @@ def _children(node: Any) -> Iterable[Any]:
     if isinstance(node, (list, tuple)):
         return node
     if type(node).__module__ == AttributeValue.__module__:  # the parser's Op, Func and Operand nodes
-        return vars(node).values()
+        attributes: dict[str, Any] = vars(node)
+        return attributes.values()
     return ()
 
 
