@@ -12,7 +12,7 @@ import typer
 from labeler.blueprint import DEFAULT_QUOTA, QuotaSpec
 from labeler_tools.cli.core import console
 from labeler_tools.deployment import DEFAULT_DATA_DIR, Discovery, discovery_path
-from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION
+from labeler_tools.local.lambda_runtime import DEFAULT_SANDBOXES_PER_FUNCTION
 
 
 def local(

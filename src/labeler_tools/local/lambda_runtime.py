@@ -1,14 +1,19 @@
-"""What a local Lambda invocation hands a handler and answers for it: shared by the in-process runtime
-(``labeler_tools.local.in_process_lambdas``) and the sandbox processes (``labeler_tools.local.sandbox``),
-which must not import moto."""
+"""What a local Lambda invocation hands a handler and answers for it, and how many may run at once:
+shared by the in-process runtime (``labeler_tools.local.in_process_lambdas``), the sandbox processes
+(``labeler_tools.local.sandbox``), which must not import moto, and the CLI, which must start fast."""
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Sandboxes one function may run at once, unless told otherwise: one per CPU, since the handlers'
+#: work is CPU (theirs, or the stack's answering their calls).
+DEFAULT_SANDBOXES_PER_FUNCTION = max(1, os.cpu_count() or 1)
 
 
 @dataclass

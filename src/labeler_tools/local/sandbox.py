@@ -58,16 +58,18 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from labeler_tools.local import aws_channel
-from labeler_tools.local.lambda_runtime import LambdaContext, error_payload, timed_out_payload
+from labeler_tools.local.lambda_runtime import (
+    DEFAULT_SANDBOXES_PER_FUNCTION,
+    LambdaContext,
+    error_payload,
+    timed_out_payload,
+)
 
 if TYPE_CHECKING:
     from moto.awslambda.models import LambdaFunction
 
 #: How long a sandbox may take to import its handler (a cold start) before the invocation fails.
 START_TIMEOUT_S = 60.0
-#: Sandboxes one function may run at once, unless ``SandboxedLambdas`` is told otherwise: one per CPU,
-#: since the handlers' work is CPU (theirs, or the stack's answering their calls).
-DEFAULT_SANDBOXES_PER_FUNCTION = max(1, os.cpu_count() or 1)
 #: A sandbox idle this long is stopped (the pool keeps one per function warm).
 DEFAULT_IDLE_S = 60.0
 

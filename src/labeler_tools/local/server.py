@@ -22,8 +22,9 @@ from labeler.blueprint import REPO_ROOT
 from labeler_tools.local import hooks
 from labeler_tools.local.hooks.core import answer_aws_request, route_in_process_calls
 from labeler_tools.local.in_process_lambdas import InProcessLambdas
+from labeler_tools.local.lambda_runtime import DEFAULT_SANDBOXES_PER_FUNCTION
 from labeler_tools.local.runner import next_sequencer
-from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION, SandboxedLambdas
+from labeler_tools.local.sandbox import SandboxedLambdas
 
 REGION = "us-east-1"
 #: moto accepts any credentials; these make sure nothing ever signs with a real account's keys.

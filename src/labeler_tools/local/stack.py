@@ -37,9 +37,9 @@ from labeler_tools.deployment import (
 from labeler_tools.local.hooks import s3_storage
 from labeler_tools.local.hooks.cognitoidentity import rename_identity_pool
 from labeler_tools.local.hooks.stepfunctions import prune_finished_executions
+from labeler_tools.local.lambda_runtime import DEFAULT_SANDBOXES_PER_FUNCTION
 from labeler_tools.local.persistence import Snapshot
 from labeler_tools.local.provision import provision, set_upload_delivery
-from labeler_tools.local.sandbox import DEFAULT_SANDBOXES_PER_FUNCTION
 from labeler_tools.local.server import REGION, LocalAws
 from labeler_tools.local.web import WebServer
 from labeler_tools.ops.target import Target
