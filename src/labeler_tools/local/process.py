@@ -171,9 +171,10 @@ def _memory_mb(pid: int) -> dict[str, float]:
     names = {"VmRSS:": "now", "VmHWM:": "peak", "Pss:": "pss"}
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-        lines += Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     except OSError:
         return {}
+    with contextlib.suppress(OSError):  # Linux 4.14 and later
+        lines += Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     return {
         names[fields[0]]: int(fields[1]) / 1024
         for fields in map(str.split, lines)

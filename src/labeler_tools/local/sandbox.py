@@ -68,7 +68,8 @@ from labeler_tools.local.lambda_runtime import (
 if TYPE_CHECKING:
     from moto.awslambda.models import LambdaFunction
 
-#: How long a sandbox may take to import its handler (a cold start) before the invocation fails.
+#: How long a template may take to import its handler (a cold start), or a new sandbox to say it is
+#: ready, before the invocation fails.
 START_TIMEOUT_S = 60.0
 #: A sandbox idle this long is stopped (the pool keeps one per function warm).
 DEFAULT_IDLE_S = 60.0
@@ -370,6 +371,8 @@ class SandboxedLambdas:
             {**self.environment, **function.environment_vars},
         )
         with self._template_locks[name]:
+            if self._stopping.is_set():  # no template outlives stop()
+                raise SandboxCrashed("the local stack is stopping")
             template = self._templates.get(name)
             if (
                 fresh
