@@ -38,7 +38,7 @@ def local(
             help="Rehearse an outage: the first N label calls fail (retried, then FAILED), then it heals.",
         ),
     ] = 0,
-    sandboxes_per_function: Annotated[
+    max_sandboxes: Annotated[
         int,
         typer.Option(
             min=1,
@@ -88,7 +88,7 @@ def local(
         max_labels=max_labels,
         persist=not ephemeral,
         fail_first_label_calls=fail_first_label_calls,
-        sandboxes_per_function=sandboxes_per_function,
+        sandboxes_per_function=max_sandboxes,
         quota=QuotaSpec(
             per_owner_per_day=quota_per_owner,
             global_per_day=quota_global,
