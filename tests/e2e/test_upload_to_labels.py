@@ -81,20 +81,21 @@ def test_disabled_rule_starts_nothing(delivered: boto3.Session, stack: LocalReso
     # Delivery happens inside PutObject (the hook starts the execution synchronously), so the
     # execution list right after PutObject is final: no waiting needed to prove a negative.
     sfn, events = delivered.client("stepfunctions"), delivered.client("events")
-    before = len(sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"])
+
+    def executions() -> int:
+        """Every execution of the session so far (more than one page once the backfill tests ran)."""
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn)
+        return sum(len(page["executions"]) for page in pages)
+
+    before = executions()
     events.disable_rule(Name=stack.upload_rule)
     try:
         delivered.client("s3").put_object(
             Bucket=stack.upload_bucket, Key=f"uploads/{owner}/quiet.jpg", Body=b"x"
         )
-        after = len(
-            sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
-        )
+        after = executions()
     finally:
         events.enable_rule(Name=stack.upload_rule)
     assert after == before
     delivered.client("s3").put_object(Bucket=stack.upload_bucket, Key=f"uploads/{owner}/loud.jpg", Body=b"x")
-    assert (
-        len(sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"])
-        == before + 1
-    )
+    assert executions() == before + 1
