@@ -401,17 +401,15 @@ class SandboxedLambdas:
         pool = self.pool(function.function_name)
         try:
             sandbox = pool.acquire(lambda: self._launch(function))
-        except SandboxCrashed as crash:
-            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(crash)}), True, ""
-        context = LambdaContext.for_invocation(function)
-        try:
-            payload, is_error = sandbox.invoke(event, context)
+            context = LambdaContext.for_invocation(function)  # its deadline runs from here
+            try:
+                payload, is_error = sandbox.invoke(event, context)
+            finally:
+                pool.release(sandbox)
         except SandboxTimedOut:
             return json.dumps(timed_out_payload(context.timeout_s)), True, ""
-        except SandboxCrashed as crash:
+        except SandboxCrashed as crash:  # it died, or could not start
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(crash)}), True, ""
-        finally:
-            pool.release(sandbox)
         return payload, is_error, ""
 
     def _shrink_idle_pools(self) -> None:
