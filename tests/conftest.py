@@ -33,6 +33,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "LABELER_RESULTS_TABLE": NAMES.results_table,
         "LABELER_USAGE_TABLE": NAMES.usage_table,
+        "LABELER_LABELS_TABLE": NAMES.labels_table,
         # No quota by default; tests/integration/test_quotas.py sets its own limits.
         "LABELER_QUOTA_PER_OWNER_PER_DAY": "0",
         "LABELER_QUOTA_GLOBAL_PER_DAY": "0",

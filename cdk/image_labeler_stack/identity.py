@@ -16,8 +16,9 @@ COGNITO = "cognito-identity.amazonaws.com"
 IDENTITY_ID = "${" + COGNITO + ":sub}"
 
 
-def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable) -> iam.PolicyDocument:
-    """PutObject and DeleteObject under ``uploads/<identity id>/``, read that identity's results partition.
+def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable, labels: dynamodb.ITable) -> iam.PolicyDocument:
+    """PutObject and DeleteObject under ``uploads/<identity id>/``, read that identity's results partition
+    and its label index partitions (every key of which starts with ``<identity id>#``).
 
     Uploads only in STANDARD (archive classes carry minimum charges and cannot be read by the pipeline),
     never with a customer-provided key (SSE-C), and with no encryption header but AES256 (SSE-S3) if any.
@@ -45,13 +46,29 @@ def guest_policy(uploads: s3.IBucket, table: dynamodb.ITable) -> iam.PolicyDocum
                 resources=[table.table_arn, f"{table.table_arn}/index/{RESULTS_TABLE.by_time_index}"],
                 conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [IDENTITY_ID]}},
             ),
+            # The table only: the ByLabel index spans every owner (operators'), and its partition key is
+            # a label, which LeadingKeys could not tie to the caller. No owner part holds a '#' of its own
+            # (labeler.aws.label_index.owner_part), so "<id>#*" matches only the caller's partitions,
+            # never another owner's nor everyone's counts (#all#counts).
+            iam.PolicyStatement(
+                sid="ReadOwnLabels",
+                actions=["dynamodb:GetItem", "dynamodb:Query"],
+                resources=[labels.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{IDENTITY_ID}#*"]}},
+            ),
         ]
     )
 
 
 class Identity(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, uploads: s3.IBucket, table: dynamodb.ITable
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        uploads: s3.IBucket,
+        table: dynamodb.ITable,
+        labels: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         # Enhanced (simplified) flow only: credentials come from GetCredentialsForIdentity, which also
@@ -62,7 +79,7 @@ class Identity(Construct):
         self.guest_role = iam.Role(
             self,
             "GuestRole",
-            description="Guests of the Image Labeler identity pool: own uploads and own results only",
+            description="Guests of the Image Labeler identity pool: own uploads, own results and labels only",
             assumed_by=iam.FederatedPrincipal(
                 COGNITO,
                 conditions={
@@ -71,7 +88,7 @@ class Identity(Construct):
                 },
                 assume_role_action="sts:AssumeRoleWithWebIdentity",
             ),
-            inline_policies={"GuestAccess": guest_policy(uploads, table)},
+            inline_policies={"GuestAccess": guest_policy(uploads, table, labels)},
         )
         cognito.CfnIdentityPoolRoleAttachment(
             self, "Roles", identity_pool_id=self.pool.ref, roles={"unauthenticated": self.guest_role.role_arn}

@@ -55,7 +55,8 @@ def acknowledge(stack: ImageLabelerStack) -> None:
         "COG7",
         "Guest (unauthenticated) identities are how the upload page works without accounts. The guest "
         "role can only PutObject (STANDARD, no SSE-C) and DeleteObject under uploads/<its own identity id>/ "
-        "and read its own results partition; daily quotas bound what guests can cost.",
+        "and read its own results partition and its own label index partitions; daily quotas bound what "
+        "guests can cost.",
     )
     _ack(
         stack.identity.guest_role,

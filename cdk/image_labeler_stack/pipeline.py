@@ -41,6 +41,16 @@ from labeler.settings import settings_from_environment
 from .bundling import ARCHITECTURE, RUNTIME, function_code, runtime_layer
 from .ingest import MAX_EVENT_AGE, RETRY_ATTEMPTS, rule_name, rule_principal
 
+#: The functions that write outcomes through the results repository, so keep the label index in step.
+INDEX_WRITERS = ("store", "cleanup")
+#: What a label index write does on the labels table (the table only: the ByLabel index is not written).
+INDEX_WRITE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+)
 #: Executions that end without reaching the Catch branch, so the ASL cannot publish them itself.
 STOPPED_STATUSES = ("TIMED_OUT", "ABORTED")
 STOPPED_RULE_NAME = "execution-stopped"
@@ -86,6 +96,7 @@ class Pipeline(Construct):
         uploads: s3.IBucket,
         table: dynamodb.ITable,
         usage: dynamodb.ITable,
+        labels: dynamodb.ITable,
         quota: QuotaSpec,
         rekognition_tps: int,
         topic: sns.ITopic,
@@ -95,7 +106,7 @@ class Pipeline(Construct):
         super().__init__(scope, construct_id)
         self._log_retention = log_retention
         layer = runtime_layer(self, "RuntimeLayer")
-        environment = function_environment(table.table_name, usage.table_name, quota)
+        environment = function_environment(table.table_name, usage.table_name, labels.table_name, quota)
         #: What the label function labels with (a backfill's ``stale`` compares records with it).
         self.label_settings = settings_from_environment(
             {**environment, **FUNCTIONS_BY_NAME["label"].environment}
@@ -133,6 +144,15 @@ class Pipeline(Construct):
         for writer in ("validate", "store"):
             self.functions[writer].add_to_role_policy(
                 iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
+            )
+        # The label index follows every outcome (anything but PROCESSING): store's, and cleanup's DELETED
+        # tombstones. Each is one TransactWriteItems (the record's conditional Put; the manifest's Put,
+        # Delete or ConditionCheck; entries' Puts and Deletes; counts' Updates) after a consistent GetItem
+        # of the manifest, and a transaction needs each action's own permission. validate writes only
+        # PROCESSING records and the backfill function only PROCESSING claims (it reads outcomes): none.
+        for writer in INDEX_WRITERS:
+            self.functions[writer].add_to_role_policy(
+                iam.PolicyStatement(actions=list(INDEX_WRITE_ACTIONS), resources=[labels.table_arn])
             )
 
         # Quota charge: one TransactWriteItems of the version's charge item (Put) and two conditional

@@ -183,6 +183,7 @@ class ImageLabelerStack(Stack):
             uploads=self.ingest.bucket,
             table=self.storage.table,
             usage=self.storage.usage,
+            labels=self.storage.labels,
             quota=config.quota,
             rekognition_tps=config.rekognition_tps,
             topic=self.notifications.topic,
@@ -202,7 +203,9 @@ class ImageLabelerStack(Stack):
         )
         self.ingest.start_on_upload(self.pipeline.state_machine)
         self.ingest.clean_up_on_delete(self.pipeline.functions["cleanup"])
-        self.identity = Identity(self, "Identity", uploads=self.ingest.bucket, table=self.storage.table)
+        self.identity = Identity(
+            self, "Identity", uploads=self.ingest.bucket, table=self.storage.table, labels=self.storage.labels
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -222,6 +225,7 @@ class ImageLabelerStack(Stack):
             StackOutput.UPLOAD_BUCKET: self.ingest.bucket.bucket_name,
             StackOutput.UPLOAD_PREFIX: UPLOAD_PREFIX,
             StackOutput.RESULTS_TABLE: self.storage.table.table_name,
+            StackOutput.LABELS_TABLE: self.storage.labels.table_name,
             StackOutput.STATE_MACHINE: self.pipeline.state_machine.state_machine_arn,
             StackOutput.BACKFILL_STATE_MACHINE: self.backfill.state_machine.state_machine_arn,
             StackOutput.LABEL_SETTINGS: self.pipeline.label_settings,

@@ -86,6 +86,37 @@ class UsageTableSpec:
 
 
 @dataclass(frozen=True)
+class LabelIndexSpec:
+    """The label index (``labeler.label_index``): which images carry a label, and how many, per owner.
+
+    Every partition key starts with ``<owner>#`` (an owner's ``#`` and ``%`` percent-encoded), so a guest
+    can be limited to its own entries with ``dynamodb:LeadingKeys``; ``#all#counts`` (no owner starts
+    with ``#``) holds the counts over every owner, for operators. ``ByLabel`` (sparse GSI over the
+    entries): a label's images across owners, newest first, for operators.
+    """
+
+    partition_key: str = "Partition"
+    sort_key: str = "Sort"
+    by_label_index: str = "ByLabel"
+    label_attribute: str = "Label"
+    count_attribute: str = "Images"
+    #: What each kind of partition key ends with after ``<owner>``: a label's entries (``#label#<key>``),
+    #: the owner's counts, the owner's manifests (one per image: the keys it is indexed under).
+    entries_infix: str = "#label#"
+    counts_suffix: str = "#counts"
+    manifests_suffix: str = "#manifest"
+    everyone: str = "#all"
+
+    @property
+    def indexes(self) -> tuple[IndexSpec, ...]:
+        return (IndexSpec(self.by_label_index, self.label_attribute, self.sort_key, local=False),)
+
+    @property
+    def key_attributes(self) -> tuple[str, ...]:
+        return (self.partition_key, self.sort_key, self.label_attribute)
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One pipeline Lambda. ``name`` is also its folder under ``functions/``."""
 
@@ -107,6 +138,7 @@ class FunctionSpec:
 
 
 RESULTS_TABLE = TableSpec()
+LABEL_INDEX = LabelIndexSpec()
 
 
 class _PageModel(BaseModel):
@@ -202,6 +234,7 @@ class StackOutput(StrEnum):
     UPLOAD_BUCKET = "UploadBucketName"
     UPLOAD_PREFIX = "UploadPrefix"
     RESULTS_TABLE = "ResultsTableName"
+    LABELS_TABLE = "LabelsTableName"
     STATE_MACHINE = "StateMachineArn"
     BACKFILL_STATE_MACHINE = "BackfillStateMachineArn"
     LABEL_SETTINGS = "LabelSettings"
@@ -260,7 +293,11 @@ DEFAULT_QUOTA = QuotaSpec()
 
 
 def function_environment(
-    results_table: str, usage_table: str, quota: QuotaSpec = DEFAULT_QUOTA, **overrides: str
+    results_table: str,
+    usage_table: str,
+    labels_table: str,
+    quota: QuotaSpec = DEFAULT_QUOTA,
+    **overrides: str,
 ) -> dict[str, str]:
     """Environment shared by the functions (Powertools + ``labeler.settings``)."""
     return {
@@ -268,6 +305,7 @@ def function_environment(
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LABELER_RESULTS_TABLE": results_table,
         "LABELER_USAGE_TABLE": usage_table,
+        "LABELER_LABELS_TABLE": labels_table,
         **quota.environment(),
         **overrides,
     }

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     results_table: str = Field(default="", description="DynamoDB table that holds one record per image.")
     usage_table: str = Field(default="", description="DynamoDB table of the daily quota counters.")
+    labels_table: str = Field(
+        default="", description="DynamoDB table of the label index (labeler.label_index)."
+    )
     #: Images one owner (``uploads/<owner>/``) may have labeled per UTC day; 0 means no limit.
     quota_per_owner_per_day: int = Field(default=DEFAULT_QUOTA.per_owner_per_day, ge=0)
     #: Images everyone together may have labeled per UTC day; 0 means no limit.

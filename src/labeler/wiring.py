@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from labeler.aws import clients
 from labeler.aws.executions import StepFunctionsExecutions
+from labeler.aws.label_index import LabelIndexTable
 from labeler.aws.objects import ObjectVersions, S3ObjectHeads
 from labeler.aws.results import ResultsRepository
 from labeler.aws.usage import UsageTable
@@ -21,9 +22,16 @@ from labeler.quota import DailyQuota
 from labeler.settings import Settings
 
 
+def results_repository(settings: Settings) -> ResultsRepository:
+    """The results table, with the label index kept in step by every outcome written."""
+    client = clients.dynamodb()
+    index = LabelIndexTable(client, settings.labels_table) if settings.labels_table else None
+    return ResultsRepository(client, settings.results_table, index)
+
+
 def results_writer(settings: Settings) -> ResultWriter:
     """The results table, behind storage fault injection only when it is configured."""
-    writer: ResultWriter = ResultsRepository(clients.dynamodb(), settings.results_table)
+    writer: ResultWriter = results_repository(settings)
     if settings.fault_storage_throttle_rate:
         writer = ThrottledWrites(writer, settings.fault_storage_throttle_rate)
     return writer
@@ -39,7 +47,7 @@ def daily_quota(settings: Settings) -> DailyQuota:
 
 
 def record_claims(settings: Settings) -> RecordClaims:
-    return ResultsRepository(clients.dynamodb(), settings.results_table)
+    return results_repository(settings)
 
 
 def object_heads() -> ObjectHeads:

@@ -43,6 +43,10 @@ class StackNames:
         return f"{self.prefix}-usage"
 
     @property
+    def labels_table(self) -> str:
+        return f"{self.prefix}-labels"
+
+    @property
     def deletion_rule(self) -> str:
         return f"{self.prefix}-deletions"
 
@@ -94,6 +98,8 @@ class Deployment(BaseModel):
     region: str = Field(alias=StackOutput.REGION)
     upload_bucket: str = Field(alias=StackOutput.UPLOAD_BUCKET)
     results_table: str = Field(alias=StackOutput.RESULTS_TABLE)
+    #: The label index (``labeler.label_index``); None for a stack deployed before it existed.
+    labels_table: str | None = Field(default=None, alias=StackOutput.LABELS_TABLE)
     state_machine_arn: str = Field(alias=StackOutput.STATE_MACHINE)
     #: None for a stack deployed before backfill existed.
     backfill_state_machine_arn: str | None = Field(default=None, alias=StackOutput.BACKFILL_STATE_MACHINE)

@@ -7,18 +7,19 @@ import json
 import boto3
 import pytest
 
+from labeler.aws.label_index import LabelIndexTable
 from labeler.models import ImageStatus
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local import runner
-from tests.conftest import wait_for_final_record
+from tests.conftest import drain_executions, wait_for_final_record
 from tests.integration.pipeline_helpers import failure_messages
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize(
-    ("photo", "expected"),
-    [("cat", {"Tiger Cat", "Tabby Cat", "Egyptian Mau"}), ("coffee", {"Espresso"})],
+    ("photo", "expected", "parent"),
+    [("cat", {"Tiger Cat", "Tabby Cat", "Egyptian Mau"}, "Cat"), ("coffee", {"Espresso"}, "Beverage")],
 )
 def test_a_photo_put_to_s3_gets_sensible_labels(
     delivered: boto3.Session,
@@ -27,6 +28,7 @@ def test_a_photo_put_to_s3_gets_sensible_labels(
     public_domain_photos: dict[str, bytes],
     photo: str,
     expected: set[str],
+    parent: str,
 ) -> None:
     key = f"uploads/{owner}/{photo} shot+1.jpg"
     delivered.client("s3").put_object(Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos[photo])
@@ -37,6 +39,8 @@ def test_a_photo_put_to_s3_gets_sensible_labels(
     assert record.labels[0].name in expected
     assert record.label_backend == "onnx"
     assert record.label_model_version and record.label_model_version.startswith("efficientnet-lite0")
+    found = LabelIndexTable(delivered.client("dynamodb"), stack.labels_table or "").images(parent, owner)
+    assert [entry.image_name for entry in found] == [key]  # found by a parent of its label
 
 
 def test_a_renamed_text_file_is_rejected_and_notified(
@@ -64,6 +68,7 @@ def test_executions_started_by_eventbridge_have_names_and_history(
         Bucket=stack.upload_bucket, Key=key, Body=public_domain_photos["coffee"]
     )
     record = wait_for_final_record(delivered, stack, owner, key)
+    drain_executions(delivered, stack)  # the record is written before the store task returns
 
     sfn = delivered.client("stepfunctions")
     execution = sfn.describe_execution(executionArn=record.execution_id)

@@ -112,6 +112,7 @@ def ids(synthesized: Synthesized) -> dict[str, str]:
         "upload_rule_role": "Ingest/StartPipelineRole/Resource",
         "table": "Storage/Results/Resource",
         "usage": "Storage/Usage/Resource",
+        "labels": "Storage/Labels/Resource",
         "delete_rule": "Ingest/UploadDeleted/Resource",
         "budget": "Monitoring/MonthlyCost",
         "topic": "Notifications/Failures/Resource",

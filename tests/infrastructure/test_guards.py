@@ -17,7 +17,16 @@ from labeler.blueprint import (
 )
 
 from .conftest import CONTEXT, Synthesized
-from .test_stack import allow, arn, bucket_policy, expect_statements, function_id, ref, render
+from .test_stack import (
+    allow,
+    arn,
+    bucket_policy,
+    expect_statements,
+    function_id,
+    ref,
+    render,
+    write_label_index,
+)
 
 
 def _role(synthesized: Synthesized, name: str) -> str:
@@ -74,7 +83,7 @@ def test_every_function_gets_the_usage_table_and_the_quota(
         assert variables["LABELER_QUOTA_EXEMPT_OWNERS"] == '["cli"]'
 
 
-def test_cleanup_may_only_list_and_delete_upload_versions_and_put_records(
+def test_cleanup_may_only_list_and_delete_upload_versions_put_records_and_write_the_label_index(
     synthesized: Synthesized, ids: dict[str, str]
 ) -> None:
     log_group = synthesized.logical_id("Pipeline/CleanupLogs/Resource")
@@ -90,6 +99,8 @@ def test_cleanup_may_only_list_and_delete_upload_versions_and_put_records(
         ),
         allow(["s3:DeleteObjectVersion"], [{"Fn::Join": ["", [arn(ids["uploads"]), "/uploads/*"]]}]),
         allow(["dynamodb:PutItem"], [arn(ids["table"])]),
+        # A DELETED tombstone takes the image out of the label index in the same transaction.
+        write_label_index(ids),
     )
 
 

@@ -13,6 +13,7 @@ from labeler.blueprint import (
     EMAIL_FILTER_POLICY,
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
+    LABEL_INDEX,
     LAMBDA_RUNTIME,
     PIPELINE_FUNCTIONS,
     RESULTS_TABLE,
@@ -163,7 +164,7 @@ def test_the_stack_holds_exactly_these_resources(template: Template) -> None:
         "AWS::StepFunctions::StateMachine": 2,  # the pipeline, the backfill
         "AWS::Events::Rule": 3,  # uploads created, uploads deleted, executions stopped
         "AWS::SQS::Queue": 1,
-        "AWS::DynamoDB::Table": 2,  # results, usage (quota counters)
+        "AWS::DynamoDB::Table": 3,  # results, label index, usage (quota counters)
         "AWS::SNS::Topic": 1,
         "AWS::KMS::Key": 1,
         "AWS::Cognito::IdentityPool": 1,
@@ -231,6 +232,7 @@ def test_outputs_name_what_the_cli_needs(synthesized: Synthesized, ids: dict[str
         "UploadBucketName": ref(ids["uploads"]),
         "UploadPrefix": "uploads/",
         "ResultsTableName": ref(ids["table"]),
+        "LabelsTableName": ref(ids["labels"]),
         "StateMachineArn": ref(ids["state_machine"]),
         "BackfillStateMachineArn": ref(ids["backfill"]),
         "LabelSettings": "rekognition max_labels=10 min_confidence=70",
@@ -371,9 +373,13 @@ def test_function_settings_come_from_the_blueprint(
     assert properties["Environment"]["Variables"] == function_environment(
         ref(ids["table"]),  # type: ignore[arg-type]
         ref(ids["usage"]),  # type: ignore[arg-type]
+        ref(ids["labels"]),  # type: ignore[arg-type]
         DEFAULT_QUOTA,
         **spec.environment,
     )
+    # Every function, writer or not: the settings are shared, and a missing table name would quietly
+    # turn the index off (labeler.wiring builds the repository without it).
+    assert properties["Environment"]["Variables"]["LABELER_LABELS_TABLE"] == ref(ids["labels"])
     assert properties["Layers"] == [ref(ids["layer"])]
     assert properties["TracingConfig"] == {"Mode": "Active"}
     log_group = synthesized.resources[properties["LoggingConfig"]["LogGroup"]["Ref"]]
@@ -417,6 +423,22 @@ READ_LIBRARY = allow(
 LIST_LIBRARY = allow(["s3:ListBucket"], [_LIBRARY], Condition={"StringLike": {"s3:prefix": ["camera/*"]}})
 
 
+def write_label_index(ids: dict[str, str]) -> Statement:
+    """An outcome's label index changes: the manifest's consistent GetItem, then one TransactWriteItems
+    (Put/Delete/ConditionCheck of the manifest, Put and Delete of entries, Update of counts), each action
+    with its own permission; on the table only, never its ByLabel index."""
+    return allow(
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        ],
+        [arn(ids["labels"])],
+    )
+
+
 def test_validate_may_only_read_uploads_and_the_library(
     synthesized: Synthesized, ids: dict[str, str]
 ) -> None:
@@ -457,7 +479,9 @@ def test_label_may_only_read_uploads_and_the_library_and_detect_labels(
     )
 
 
-def test_store_may_only_put_items(synthesized: Synthesized, ids: dict[str, str]) -> None:
+def test_store_may_only_put_items_and_write_the_label_index(
+    synthesized: Synthesized, ids: dict[str, str]
+) -> None:
     role = _function_role(synthesized, "store")
     assert trusted_services(synthesized, role) == ["lambda.amazonaws.com"]
     expect_statements(
@@ -466,7 +490,30 @@ def test_store_may_only_put_items(synthesized: Synthesized, ids: dict[str, str])
         _log_write(synthesized, "store"),
         XRAY_WRITE,
         allow(["dynamodb:PutItem"], [arn(ids["table"])]),
+        write_label_index(ids),
     )
+
+
+def _names(statement: Statement, logical_id: str) -> bool:
+    return f'"{logical_id}"' in json.dumps(statement["Resource"])
+
+
+def test_only_the_outcome_writers_and_guests_may_use_the_label_index(
+    synthesized: Synthesized, ids: dict[str, str]
+) -> None:
+    """store and cleanup write outcomes (cleanup: DELETED tombstones); validate writes only PROCESSING
+    records and backfill only PROCESSING claims, so neither has anything on the table; guests read."""
+    using = {
+        role_id: statements
+        for role_id in synthesized.of_type("AWS::IAM::Role")
+        if (statements := [s for s in role_statements(synthesized, role_id) if _names(s, ids["labels"])])
+    }
+    writers = {_function_role(synthesized, name): name for name in ("store", "cleanup")}
+    assert set(using) == {*writers, ids["guest_role"]}
+    for role_id in writers:
+        assert using[role_id] == [write_label_index(ids)], role_id
+    for name in ("validate", "label", "backfill"):
+        assert _function_role(synthesized, name) not in using, name
 
 
 def test_state_machine_is_standard_logged_traced(synthesized: Synthesized, ids: dict[str, str]) -> None:
@@ -602,6 +649,41 @@ def test_results_table(synthesized: Synthesized, ids: dict[str, str]) -> None:
     )
 
 
+def test_labels_table(synthesized: Synthesized, ids: dict[str, str]) -> None:
+    table = synthesized.resources[ids["labels"]]
+    properties = table["Properties"]
+    # Derived from the records (which the results table keeps): it goes with the stack.
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Delete"
+    assert not properties.get("DeletionProtectionEnabled", False)
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}  # AWS managed key
+    assert "TimeToLiveSpecification" not in properties
+    assert "LocalSecondaryIndexes" not in properties
+    assert properties["KeySchema"] == [
+        {"AttributeName": "Partition", "KeyType": "HASH"},
+        {"AttributeName": "Sort", "KeyType": "RANGE"},
+    ]
+    assert (LABEL_INDEX.partition_key, LABEL_INDEX.sort_key) == ("Partition", "Sort")
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": index.name,
+            "KeySchema": [
+                {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for index in LABEL_INDEX.indexes
+    ]
+    assert [(index.name, index.partition_key, index.sort_key) for index in LABEL_INDEX.indexes] == [
+        ("ByLabel", "Label", "Sort")
+    ]
+    assert sorted(
+        (a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]
+    ) == sorted((name, "S") for name in LABEL_INDEX.key_attributes)
+
+
 # --- notifications ---------------------------------------------------------------------------------------
 
 
@@ -711,7 +793,17 @@ def test_guest_may_only_upload_under_and_read_its_own_identity(
             ],
             Condition={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [identity]}},
         ),
+        # Its own label index partitions ("<identity id>#..."), read-only, on the table only: never the
+        # ByLabel index, which spans every owner.
+        allow(
+            ["dynamodb:GetItem", "dynamodb:Query"],
+            [arn(ids["labels"])],
+            Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{identity}#*"]}},
+        ),
     )
+    labels_index = f"/index/{LABEL_INDEX.by_label_index}"
+    for statement in role_statements(synthesized, ids["guest_role"]):
+        assert labels_index not in json.dumps(statement["Resource"]), statement
 
 
 # --- web -------------------------------------------------------------------------------------------------

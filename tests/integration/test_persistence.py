@@ -1,5 +1,6 @@
 """The local stack's snapshot (labeler_tools.local.persistence): it refers to the stored body files
-instead of copying them, restores without reading a body, and migrates the earlier layout."""
+instead of copying them, restores without reading a body, keeps the label index, and migrates the
+earlier layouts."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from labeler.aws.label_index import LabelIndexTable
+from labeler.aws.results import ResultsRepository
+from labeler.models import ImageStatus, Label
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local.hooks import s3_storage
 from labeler_tools.local.persistence import Snapshot
+from labeler_tools.local.provision import create_labels_table
 from labeler_tools.local.server import LocalAws
+from tests.integration.pipeline_helpers import competing_record
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +189,39 @@ def test_a_snapshot_of_the_earlier_layout_restores_and_is_migrated_by_the_next_s
         hashlib.sha256(body).hexdigest()
     ]
     assert (snapshot.bodies_dir / hashlib.sha256(body).hexdigest()).read_bytes() == body
+
+
+def test_the_label_index_is_kept_and_an_earlier_snapshot_without_one_gets_it_rebuilt(
+    local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot, owner: str
+) -> None:
+    client = local_aws.session().client("dynamodb")
+    labels_table = f"labels-{uuid.uuid4().hex[:8]}"
+    create_labels_table(client, labels_table)
+    stack = own_bucket.model_copy(update={"labels_table": labels_table})
+    index = LabelIndexTable(client, labels_table)
+    record = competing_record(owner, ImageStatus.LABELED, "0A", execution="x").model_copy(
+        update={"labels": [Label(name="Tabby Cat", confidence=88.0, parents=["Cat", "Animal"])]}
+    )
+    assert ResultsRepository(client, stack.results_table, index).put_if_newer(record)
+    partial = {"Owner": {"S": owner}, "ImageName": {"S": "not a record"}}  # as a hand-written item is
+    client.put_item(TableName=stack.results_table, Item=partial)
+
+    def owners_index() -> list[dict[str, Any]]:
+        items = client.scan(TableName=labels_table)["Items"]
+        return sorted((item for item in items if item["Partition"]["S"].startswith(owner)), key=json.dumps)
+
+    indexed = owners_index()
+    assert len(indexed) == 3 + 3 + 1  # entries, counts, manifest
+
+    def restored_from_scratch() -> list[dict[str, Any]]:
+        for item in client.scan(TableName=labels_table)["Items"]:
+            client.delete_item(TableName=labels_table, Key={k: item[k] for k in ("Partition", "Sort")})
+        snapshot.restore(local_aws.session(), stack)
+        return owners_index()
+
+    snapshot.save(local_aws.session(), stack)
+    assert snapshot.labels.exists()
+    assert restored_from_scratch() == indexed
+    snapshot.labels.unlink()  # as a snapshot saved before the index existed
+    assert restored_from_scratch() == indexed  # the item that is no record is restored, not indexed
+    assert client.get_item(TableName=stack.results_table, Key=partial)["Item"] == partial

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from labeler.aws.label_index import IndexEntry, LabelCount
 from labeler.models import ExecutionStatus, ImageStatus, Label, ObjectRef, ResultRecord
 from labeler_tools.ops.delete import DeleteItem
 from labeler_tools.ops.executions import Attempt, ExecutionDetail, ExecutionSummary, StateRun
@@ -18,6 +19,9 @@ START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 #: A browser guest's key: its owner is a Cognito identity id.
 LONG_KEY = "uploads/us-east-1:0f8fad5b-d9cb-469f-a165-70867728950e/3f2a9c1d0f8fad5bd9cb469fa1657086.jpg"
 KEY = "uploads/cli/dbe9dcd48a40423095f0d4645a165cd1.jpg"
+OWNER = "us-east-1:0f8fad5b-d9cb-469f-a165-70867728950e"
+#: A label's name as long as Rekognition's longest run to (parents and categories are names too).
+LONG_LABEL = "Animal Welfare Organization Adoption Event Volunteer"
 LONG_NAME = "holiday photo from the beach at sunset, the second day, number 0001.jpg"
 LONG_REASON = "The image is 50x50 px; each side must be at least 80 px, and this reason goes on for a while."
 EXECUTION_NAME = "ea1339c6-b4f0-4f1d-bc1d-781180acd694"
@@ -181,4 +185,33 @@ def deletions() -> list[DeleteItem]:
             key=KEY, original_name="cat.jpg", deleted=True, cleaned_up=False, status_after=ImageStatus.LABELED
         ),
         DeleteItem(key="nope.jpg", error="not an upload key (expected uploads/<owner>/<name>)"),
+    ]
+
+
+def label_counts() -> list[LabelCount]:
+    return [
+        LabelCount(key="cat", name="Cat", images=1204),
+        LabelCount(key=LONG_LABEL.casefold(), name=LONG_LABEL, images=7),
+        LabelCount(key="espresso", name="Espresso", images=1),
+    ]
+
+
+def labeled_images() -> list[IndexEntry]:
+    return [
+        IndexEntry(
+            owner=OWNER,
+            image_name=LONG_KEY,
+            original_name=LONG_NAME,
+            uploaded_at="2026-11-26T19:00:05.123Z",
+            label="Cat",
+            confidence=97.25,
+        ),
+        IndexEntry(
+            owner="cli",
+            image_name=KEY,
+            original_name=None,
+            uploaded_at="2026-11-25T08:30:00.000Z",
+            label=LONG_LABEL,
+            confidence=10.0,
+        ),
     ]

@@ -61,6 +61,13 @@ OUTPUTS: dict[str, tuple[Callable[[bool], RenderableType], int]] = {
         lambda _: render.replay_summary(summarize_replay(samples.replay_items(waited=True), waited=True)),
         3 + 7,
     ),
+    "labels": (lambda _: render.label_counts(samples.label_counts()), 2 + 3),
+    "labels --limit": (lambda _: render.label_counts(samples.label_counts()[:2], more=1), 2 + 2 + 1),
+    "list --label": (lambda wide: render.labeled_images(samples.labeled_images(), wide=wide), 2 + 2),
+    "list --label --owner": (
+        lambda wide: render.labeled_images(samples.labeled_images(), wide=wide, owners=False),
+        2 + 2,
+    ),
     # and one line for the error under the table
     "delete --wait": (
         lambda wide: render.deletions(
@@ -122,6 +129,7 @@ def test_the_file_name_shows_where_a_person_recognises_an_image() -> None:
         render.uploads(samples.uploads(), waited=True),
         render.replay_items(samples.replay_items(waited=False), title="Replay"),
         render.deletions(samples.deletions(), summarize_deletions(samples.deletions(), waited=False)),
+        render.labeled_images(samples.labeled_images()),
     ]
     for output in outputs:
         assert samples.LONG_NAME[:10] in "\n".join(text(output, 80))

@@ -16,3 +16,8 @@ def error_message(error: ClientError) -> str:
 def error_summary(error: ClientError) -> str:
     """``Code: Message``, one line for people."""
     return f"{error_code(error)}: {error_message(error)}"
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """A cancelled transaction's reason per action, in the actions' order ("None" for one that was fine)."""
+    return [str(reason.get("Code")) for reason in error.response.get("CancellationReasons", [])]

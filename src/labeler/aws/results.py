@@ -1,5 +1,9 @@
 """The results table: one item per uploaded object key, holding its latest terminal outcome.
 
+With a label index (``labeler.aws.label_index``), every write of an outcome (anything but a PROCESSING
+claim) goes in one transaction with the index changes it implies, so the index never disagrees with
+the records: a refused write changes neither.
+
 Keys: partition ``Owner`` (the uploader's identity, so a browser guest can be limited to its own
 records with ``dynamodb:LeadingKeys``), sort ``ImageName`` (the object key). The sparse index
 ``FailuresByTime`` (``FailureStatus``, ``Timestamp``) lists REJECTED and FAILED items by time.
@@ -7,6 +11,7 @@ records with ``dynamodb:LeadingKeys``), sort ``ImageName`` (the object key). The
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,9 +22,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_pascal, to_snake
 
-from labeler.aws.codes import error_code
+from labeler.aws.codes import cancellation_reasons, error_code
+from labeler.aws.label_index import LabelIndexTable
 from labeler.blueprint import RESULTS_TABLE
 from labeler.errors import StorageThrottled
+from labeler.label_index import change_for
 from labeler.models import ImageStatus, ResultRecord
 from labeler.pipeline import iso_timestamp, oldest_live_claim
 
@@ -34,6 +41,9 @@ DYNAMODB_THROTTLED = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+#: Concurrent transactions on the same items cancel each other (TransactionConflict), and a label
+#: index write is refused when another writer changed the image's manifest first: retried this often.
+CONFLICT_RETRIES = 5
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -107,6 +117,8 @@ def item_to_record(item: dict[str, Any]) -> ResultRecord:
 class ResultsRepository:
     client: DynamoDBClient
     table_name: str
+    #: Kept in step with every outcome written; None for readers, which write nothing.
+    label_index: LabelIndexTable | None = None
 
     def put_if_newer(self, record: ResultRecord) -> bool:
         """Write ``record`` unless a newer or final outcome for the same object, or another execution's
@@ -158,15 +170,17 @@ class ResultsRepository:
         names: dict[str, str],
         values: dict[str, Any] | None = None,
     ) -> bool:
-        item = {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()}
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": {k: _SERIALIZER.serialize(v) for k, v in record_to_item(record).items()},
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            **({"ExpressionAttributeValues": values} if values else {}),
+        }
+        if self.label_index is not None and record.status is not ImageStatus.PROCESSING:
+            return self._put_indexed(record, put, self.label_index)
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                **({"ExpressionAttributeValues": values} if values else {}),  # type: ignore[arg-type]
-            )
+            self.client.put_item(**put)
         except ClientError as error:
             code = error_code(error)
             if code == "ConditionalCheckFailedException":
@@ -176,6 +190,30 @@ class ResultsRepository:
             raise
         return True
 
+    def _put_indexed(self, record: ResultRecord, put: dict[str, Any], index: LabelIndexTable) -> bool:
+        """The record's put and its index changes in one transaction, computed from the image's manifest
+        as read; again from a fresh read when another writer changed the manifest meanwhile."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            change = change_for(index.manifest(record.owner, record.image_name), record)
+            try:
+                actions: list[Any] = [{"Put": put}, *index.actions(change, record)]
+                self.client.transact_write_items(TransactItems=actions)
+            except ClientError as error:
+                code, reasons = error_code(error), cancellation_reasons(error)
+                if code in DYNAMODB_THROTTLED or "ThrottlingError" in reasons:
+                    raise StorageThrottled(f"DynamoDB answered {code} to an indexed write") from error
+                if code != "TransactionCanceledException":
+                    raise
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False  # a newer or final outcome, or another execution's claim, is stored
+                retried = reasons[1:2] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons
+                if not retried or attempt == CONFLICT_RETRIES:
+                    raise StorageThrottled(f"indexed write cancelled: {reasons}") from error
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+            else:
+                return True
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def get(self, owner: str, image_name: str) -> ResultRecord | None:
         response = self.client.get_item(
             TableName=self.table_name,
@@ -183,7 +221,7 @@ class ResultsRepository:
             ConsistentRead=True,
         )
         raw = response.get("Item")
-        return None if raw is None else _record(raw)
+        return None if raw is None else raw_item_to_record(raw)
 
     def statuses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[ImageStatus, str]]:
         """Status and Timestamp of the stored records among ``keys`` (owner, image name); absent keys
@@ -196,10 +234,7 @@ class ResultsRepository:
 
     def records(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ResultRecord]:
         """The stored records among ``keys`` (owner, image name), whole; absent keys are left out."""
-        found = (
-            item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
-            for raw in self._batch_get(keys)
-        )
+        found = (raw_item_to_record(raw) for raw in self._batch_get(keys))
         return {(record.owner, record.image_name): record for record in found}
 
     def _batch_get(self, keys: Iterable[tuple[str, str]], attributes: tuple[str, ...] = ()) -> Iterator[Any]:
@@ -229,7 +264,8 @@ class ResultsRepository:
                 pending.extend(unprocessed)
 
 
-def _record(raw: dict[str, Any]) -> ResultRecord:
+def raw_item_to_record(raw: dict[str, Any]) -> ResultRecord:
+    """A record from a raw DynamoDB item (``{"Status": {"S": ...}}``)."""
     return item_to_record({k: _DESERIALIZER.deserialize(v) for k, v in raw.items()})
 
 

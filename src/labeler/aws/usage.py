@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from labeler.aws.codes import error_code
-from labeler.aws.results import DYNAMODB_THROTTLED
+from labeler.aws.codes import cancellation_reasons, error_code
+from labeler.aws.results import CONFLICT_RETRIES, DYNAMODB_THROTTLED
 from labeler.blueprint import USAGE_TABLE
 from labeler.errors import StorageThrottled
 from labeler.models import Limit
@@ -27,9 +27,6 @@ from labeler.quota import day_ends
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-#: Concurrent charges of the same counter cancel each other (TransactionConflict); retried this often.
-_CONFLICT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -75,13 +72,12 @@ class UsageTable:
             self._update(f"owner#{owner}#{day.isoformat()}", owner_limit, expires_at),
             self._update(f"global#{day.isoformat()}", global_limit, expires_at),
         ]
-        for attempt in range(_CONFLICT_RETRIES + 1):
+        for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             except ClientError as error:
                 code = error_code(error)
-                cancelled = error.response.get("CancellationReasons", [])
-                reasons = [reason.get("Code") for reason in cancelled]
+                reasons = cancellation_reasons(error)
                 if code in DYNAMODB_THROTTLED or "ThrottlingError" in reasons:
                     raise StorageThrottled(f"DynamoDB answered {code} to a quota charge") from error
                 if code != "TransactionCanceledException":
@@ -92,7 +88,7 @@ class UsageTable:
                     return Limit.OWNER
                 if reasons[2:3] == ["ConditionalCheckFailed"]:
                     return Limit.GLOBAL
-                if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES:
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
                     raise StorageThrottled(f"quota charge cancelled: {reasons}") from error
                 time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
             else:

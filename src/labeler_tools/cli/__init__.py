@@ -2,8 +2,8 @@
 
 - ``core``: the app, its exit statuses, and the output every command shares
 - ``options``: options several commands take, the target options among them (declared once)
-- ``local``, ``upload``, ``records`` (list, status), ``executions``, ``replay``, ``delete``, ``backfill``:
-  the commands
+- ``local``, ``upload``, ``records`` (list, status), ``labels``, ``executions``, ``replay``, ``delete``,
+  ``backfill``: the commands
 - ``render``: how their results look in a terminal
 
 Commands parse options, call ``labeler_tools.ops``, render, and pick the exit status.
@@ -11,13 +11,14 @@ Commands parse options, call ``labeler_tools.ops``, render, and pick the exit st
 
 from __future__ import annotations
 
-from labeler_tools.cli import backfill, delete, executions, local, records, replay, upload
+from labeler_tools.cli import backfill, delete, executions, labels, local, records, replay, upload
 from labeler_tools.cli.core import app
 
 app.command()(local.local)
 app.command()(upload.upload)
 app.command()(records.status)
 app.command("list")(records.list_records)
+app.command()(labels.labels)
 app.add_typer(executions.app, name="executions")
 app.command()(replay.replay)
 app.command()(delete.delete)

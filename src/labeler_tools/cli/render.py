@@ -10,6 +10,7 @@ times, statuses and counts are never shortened. ``wide`` adds those columns back
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from rich.measure import Measurement
 from rich.table import Column, Table
 from rich.text import Text
 
+from labeler.aws.label_index import IndexEntry, LabelCount
 from labeler.models import ExecutionStatus, ImageStatus, Label, ResultRecord
 from labeler_tools.ops.backfill import DryRun
 from labeler_tools.ops.backfill import RunProgress as BackfillProgress
@@ -47,6 +49,11 @@ _STYLES: dict[str, str] = {
 _FILE_WIDTH = 20
 #: Labels shown in a row (all of them with ``wide``).
 _LABELS_SHOWN = 3
+
+#: The widest an owner column gets at 80 columns (a page guest's identity id is shown by its start).
+_OWNER_WIDTH = 16
+#: A page guest's identity id: ``<region>:<uuid>``.
+_IDENTITY_ID = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+:(?P<id>[0-9a-f]{8})-[0-9a-f-]{27}$")
 
 Cell = str | Text | None
 
@@ -243,6 +250,53 @@ def records(found: Sequence[StoredRecord], wide: bool = False) -> RenderableType
         for record in found
     ]
     return _table([*columns, *([_Col("Execution", gives=1)] if wide else [])], rows)
+
+
+def label_counts(found: Sequence[LabelCount], more: int = 0) -> RenderableType:
+    """One row per label, most images first; ``more``: labels left out by ``--limit``."""
+    rows: list[list[Cell]] = [[count.name, str(count.images)] for count in found]
+    table = _table([_Col("Label"), _Col("Images", fixed=True)], rows)
+    if more:
+        return Group(table, Text(f"... and {more} more (raise --limit to see them)", style="dim"))
+    return table
+
+
+def short_owner(owner: str) -> str:
+    """A page guest's identity id (``us-east-1:7f3c2a1b-...``) as the start of its id, ``7f3c2a1b…``;
+    any other owner (``cli``, ``library:photos``) as it is."""
+    guest = _IDENTITY_ID.match(owner)
+    return f"{guest['id']}…" if guest else owner
+
+
+def file_name(entry: IndexEntry) -> str:
+    """The uploader's file name, else the last part of the key."""
+    return entry.original_name or entry.image_name.rsplit("/", 1)[-1]
+
+
+def labeled_images(found: Sequence[IndexEntry], wide: bool = False, owners: bool = True) -> RenderableType:
+    """One row per image a label finds, newest upload first: when, its file name, the label it was
+    found by (its own, or a parent) and with what confidence, and (``owners``) whose it is. ``wide``
+    adds the key and shows owners whole."""
+    columns = [
+        _Col("Uploaded (UTC)", fixed=True),
+        _Col("File", gives=2, max_width=None if wide else _FILE_WIDTH),
+        *([_KEY] if wide else []),
+        _Col("Label", gives=1),
+        _Col("Confidence", fixed=True),
+        *([_Col("Owner", max_width=None if wide else _OWNER_WIDTH)] if owners else []),
+    ]
+    rows = [
+        [
+            moment(entry.uploaded_at, short=not wide),
+            file_name(entry),
+            *([entry.image_name] if wide else []),
+            entry.label,
+            f"{entry.confidence:.1f}%",
+            *([entry.owner if wide else short_owner(entry.owner)] if owners else []),
+        ]
+        for entry in found
+    ]
+    return _table(columns, rows)
 
 
 def _unreadable(found: UnreadableRecord) -> RenderableType:

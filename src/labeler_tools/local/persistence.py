@@ -3,9 +3,11 @@
 A snapshot is a folder: ``bodies/``, where the running stack keeps every object's body (one file per
 content, named by its sha256: ``labeler_tools.local.hooks.s3_storage``), ``objects.json`` naming the
 body of each uploaded object (latest version) with its ETag and metadata, and ``results.jsonl`` with
-the results table's items in DynamoDB JSON. Saving copies no body (the manifest refers to the files
-the stack wrote) and is atomic (manifests are replaced, never edited); the bodies the manifest names
-are pinned, so they outlive the keys that used them until the next save. Restoring reads no body.
+the results table's items in DynamoDB JSON, and ``labels.jsonl`` with the label index's (a
+snapshot from before the index has none: the index is rebuilt from the records). Saving copies no
+body (the manifest refers to the files the stack wrote) and is atomic (manifests are replaced, never
+edited); the bodies the manifest names are pinned, so they outlive the keys that used them until the
+next save. Restoring reads no body.
 A snapshot of the earlier layout (``objects/``, a copy of each body) is restored from its copies and
 migrated by the next save, which removes ``objects/``.
 Executions and their histories are not kept: they describe runs of a stack that no longer exists.
@@ -22,7 +24,10 @@ from typing import Any
 
 import boto3
 from moto.s3.models import FakeKey, s3_backends
+from pydantic import ValidationError
 
+from labeler.aws.label_index import LabelIndexTable
+from labeler.aws.results import raw_item_to_record as _record
 from labeler_tools.deployment import LocalResources, write_atomically
 from labeler_tools.local.hooks import s3_storage
 
@@ -50,6 +55,10 @@ class Snapshot:
     @property
     def results(self) -> Path:
         return self.folder / "results.jsonl"
+
+    @property
+    def labels(self) -> Path:
+        return self.folder / "labels.jsonl"
 
     @property
     def identity_pool(self) -> Path:
@@ -96,12 +105,11 @@ class Snapshot:
             store.pinned = named
             s3_storage.sweep()
         shutil.rmtree(self.objects_dir, ignore_errors=True)  # the earlier layout, migrated
-        items = [
-            item
-            for page in dynamodb.get_paginator("scan").paginate(TableName=stack.results_table)
-            for item in page.get("Items", [])
-        ]
+        items = _scan(dynamodb, stack.results_table)
         write_atomically(self.results, "".join(json.dumps(item) + "\n" for item in items))
+        if stack.labels_table:
+            labels = _scan(dynamodb, stack.labels_table)
+            write_atomically(self.labels, "".join(json.dumps(item) + "\n" for item in labels))
         return {"objects": len(entries), "records": len(items)}
 
     def restore(self, session: boto3.Session, stack: LocalResources) -> dict[str, int]:
@@ -147,7 +155,33 @@ class Snapshot:
         lines = self.results.read_text().splitlines() if self.results.exists() else []
         for line in lines:
             dynamodb.put_item(TableName=stack.results_table, Item=json.loads(line))
+        if stack.labels_table:
+            self._restore_labels(dynamodb, stack.labels_table, lines)
         return {"objects": restored, "records": len(lines)}
+
+    def _restore_labels(self, dynamodb: Any, table: str, records: list[str]) -> None:
+        """The saved index, or one built from the records (a snapshot saved before the index existed)."""
+        if self.labels.exists():
+            for line in self.labels.read_text().splitlines():
+                dynamodb.put_item(TableName=table, Item=json.loads(line))
+            return
+        index = LabelIndexTable(dynamodb, table)
+        for line in records:
+            item = json.loads(line)
+            try:
+                record = _record(item)
+            except ValidationError:  # restored as it was; nothing to index it under
+                log.warning("not indexed: %s is not an image record", item.get("ImageName"))
+                continue
+            index.add(record)
+
+
+def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    return [
+        item
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page.get("Items", [])
+    ]
 
 
 def _buckets(stack: LocalResources) -> list[str]:

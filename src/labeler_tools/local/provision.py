@@ -16,6 +16,7 @@ from labeler.blueprint import (
     FAILURE_TOPIC_PLACEHOLDER,
     FUNCTIONS,
     FUNCTIONS_BY_NAME,
+    LABEL_INDEX,
     LAMBDA_RUNTIME,
     PIPELINE_STATE_MACHINE_PLACEHOLDER,
     RESULTS_TABLE,
@@ -54,6 +55,19 @@ def _index(index: IndexSpec) -> Any:
         "KeySchema": _key_schema(index.partition_key, index.sort_key),
         "Projection": {"ProjectionType": "ALL"},
     }
+
+
+def create_labels_table(dynamodb: Any, name: str) -> None:
+    """The label index's table (``labeler.blueprint.LABEL_INDEX``), as the CDK stack declares it."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": key, "AttributeType": "S"} for key in LABEL_INDEX.key_attributes
+        ],
+        KeySchema=_key_schema(LABEL_INDEX.partition_key, LABEL_INDEX.sort_key),
+        GlobalSecondaryIndexes=[_index(index) for index in LABEL_INDEX.indexes],
+    )
 
 
 def _assume_role_policy(service: str) -> str:
@@ -103,6 +117,7 @@ def provision(
         TableName=names.results_table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": RESULTS_TABLE.expires_attribute},
     )
+    create_labels_table(dynamodb, names.labels_table)
     dynamodb.create_table(
         TableName=names.usage_table,
         BillingMode="PAY_PER_REQUEST",
@@ -142,7 +157,12 @@ def provision(
     arns = {}
     for spec in FUNCTIONS:
         variables[spec.name] = function_environment(
-            names.results_table, names.usage_table, quota, **spec.environment, **(environment or {})
+            names.results_table,
+            names.usage_table,
+            names.labels_table,
+            quota,
+            **spec.environment,
+            **(environment or {}),
         )
         function = awslambda.create_function(
             FunctionName=names.function(spec),
@@ -210,6 +230,7 @@ def provision(
         region=session.region_name or "",
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
+        labels_table=names.labels_table,
         usage_table=names.usage_table,
         failure_topic_arn=topic_arn,
         state_machine_arn=state_machine_arn,

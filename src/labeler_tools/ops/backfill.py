@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from labeler.aws.codes import error_code
-from labeler.aws.results import ResultsRepository
 from labeler.backfill import NOT_AN_UPLOAD, BackfillRun, Labeling, ListedObject, decide
 from labeler.events import execution_arn
 from labeler.models import UPLOAD_PREFIX, ExecutionStatus
@@ -129,7 +128,7 @@ class Backfill:
     def dry_run(self, run: BackfillRun, on_page: Callable[[int], None] | None = None) -> DryRun:
         """Decide every listed object; ``on_page(objects so far)`` after each page."""
         settings = self.target.deployment.label_settings
-        results = ResultsRepository(self.target.dynamodb, self.target.results_table)
+        results = self.target.results()
         labeled: Counter[str] = Counter()
         skipped: Counter[str] = Counter()
         listed = 0

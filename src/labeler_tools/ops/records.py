@@ -1,4 +1,6 @@
-"""Reading the results table for the CLI: one record, or a filtered list, newest first.
+"""Reading the results table for the CLI: one record, or a filtered list, newest first; and the label
+index (:class:`labeler.aws.label_index.LabelIndexTable`): the labels with their image counts, and the
+images a label finds.
 
 The pipeline writes with :class:`labeler.aws.results.ResultsRepository`; these are the operator's reads.
 Items are read as the pipeline's own :class:`labeler.models.ResultRecord`. An item that is not one (a
@@ -14,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import islice, takewhile
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +28,8 @@ from labeler.pipeline import iso_timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from labeler.aws.label_index import IndexEntry, LabelIndexTable
 
 #: Outcomes after which the pipeline is done with a version (PROCESSING, or a status this CLI does not
 #: know, is not one).
@@ -227,3 +231,32 @@ class Records:
         )
         for page in pages:
             yield from (read_item(dict(item)) for item in page.get("Items", []))
+
+
+class LabelQuery(BaseModel):
+    """What ``labeler list --label`` selects by. Times compare with the image's upload time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: A label's name in any spelling; an image is found by its own labels and their parents.
+    label: str
+    owner: str | None = None
+    #: Percent, 0-100.
+    min_confidence: float = 0.0
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+
+
+def labeled_images(index: LabelIndexTable, query: LabelQuery) -> list[IndexEntry]:
+    """Images ``query.label`` finds, newest upload first, at most ``query.limit``: one owner's, or
+    every owner's (no ``query.owner``). Reading stops at the limit, or at the first image uploaded
+    before ``query.since`` (stored times are one format, so string order is time order)."""
+    since = iso_timestamp(query.since) if query.since else None
+    until = iso_timestamp(query.until) if query.until else None
+    found: Iterator[IndexEntry] = index.images(query.label, query.owner, query.min_confidence)
+    if since:
+        found = takewhile(lambda entry: entry.uploaded_at >= since, found)
+    if until:
+        found = (entry for entry in found if entry.uploaded_at <= until)
+    return list(islice(found, query.limit))

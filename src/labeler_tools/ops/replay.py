@@ -44,7 +44,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeler.aws.codes import error_code, error_summary
 from labeler.aws.executions import StepFunctionsExecutions
-from labeler.aws.results import ResultsRepository
 from labeler.events import build_object_created_event, execution_arn, execution_input
 from labeler.models import ExecutionStatus, ImageStatus, ResultRecord
 from labeler.pipeline import released_claim
@@ -204,7 +203,7 @@ class Replay:
 
     def __post_init__(self) -> None:
         self.records = Records(self.target.dynamodb, self.target.results_table)
-        self.results = ResultsRepository(self.target.dynamodb, self.target.results_table)
+        self.results = self.target.results()
 
     # -- plan --------------------------------------------------------------------------------------
 

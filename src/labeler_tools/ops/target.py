@@ -25,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from pydantic import ValidationError
 
 from labeler.aws.codes import error_code, error_message
+from labeler.aws.label_index import LabelIndexTable
+from labeler.aws.results import ResultsRepository
 from labeler_tools.deployment import (
     DEFAULT_DATA_DIR,
     Deployment,
@@ -80,6 +82,16 @@ class Target:
     @property
     def state_machine_arn(self) -> str:
         return self.deployment.state_machine_arn
+
+    def results(self) -> ResultsRepository:
+        """The results table; an outcome written through it keeps the label index in step."""
+        index = self.label_index() if self.deployment.labels_table else None
+        return ResultsRepository(self.dynamodb, self.results_table, index)
+
+    def label_index(self) -> LabelIndexTable:
+        if not self.deployment.labels_table:
+            raise TargetError(f"The {self.description} has no label index (deploy the current version).")
+        return LabelIndexTable(self.dynamodb, self.deployment.labels_table)
 
     @property
     def account(self) -> str:
@@ -202,6 +214,7 @@ def _probe(endpoint_url: str) -> Deployment:
         region="us-east-1",
         upload_bucket=names.upload_bucket,
         results_table=names.results_table,
+        labels_table=names.labels_table,
         state_machine_arn=arns[0],
     )
 

@@ -392,3 +392,120 @@ def test_a_write_over_400_kb_is_still_refused(local_aws: LocalAws, stack: LocalR
     }
     with pytest.raises(dynamodb.exceptions.ClientError, match="Item size has exceeded"):
         dynamodb.put_item(TableName=stack.results_table, Item=item)
+
+
+def _backend_with_items() -> Any:
+    """A fresh DynamoDB backend with one table (pk, sk) holding three items."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    backend = DynamoDBBackend("us-east-1", "123456789012")
+    backend.create_table(
+        "t",
+        schema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        throughput=None,
+        attr=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        global_indexes=None,
+        indexes=None,
+        streams=None,
+        billing_mode="PAY_PER_REQUEST",
+        sse_specification=None,
+        tags=[],
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+    for sk, count in (("a", "1"), ("b", "5"), ("d", "7")):
+        backend.put_item("t", {"pk": {"S": "p"}, "sk": {"S": sk}, "n": {"N": count}})
+    return backend
+
+
+def _key(sk: str) -> dict[str, Any]:
+    return {"pk": {"S": "p"}, "sk": {"S": sk}}
+
+
+_ADD_ONE = {"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}
+_NEW = {"TableName": "t", "Item": {**_key("c"), "n": {"N": "0"}}}
+_ONLY_IF_NEW = {"ConditionExpression": "attribute_not_exists(pk)"}
+_D_HOLDS_FIVE = {
+    "TableName": "t",
+    "Key": _key("d"),
+    "ConditionExpression": "n = :five",
+    "ExpressionAttributeValues": {":five": {"N": "5"}},
+    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+}
+_TRANSACTIONS: dict[str, list[dict[str, Any]]] = {
+    "every action applies": [
+        {"Put": {**_NEW, **_ONLY_IF_NEW}},
+        {"Update": {"TableName": "t", "Key": _key("a"), **_ADD_ONE}},
+        {"Delete": {"TableName": "t", "Key": _key("b")}},
+    ],
+    "the last condition fails": [
+        {"Put": _NEW},
+        {"Update": {"TableName": "t", "Key": _key("a"), **_ADD_ONE}},
+        {"Delete": {"TableName": "t", "Key": _key("b")}},
+        {"ConditionCheck": _D_HOLDS_FIVE},
+    ],
+    "a condition fails first": [
+        {"Put": {"TableName": "t", "Item": {**_key("a"), "n": {"N": "9"}}, **_ONLY_IF_NEW}},
+        {"Update": {"TableName": "t", "Key": _key("b"), **_ADD_ONE}},
+    ],
+    "two actions on one item": [
+        {"Update": {"TableName": "t", "Key": _key("a"), **_ADD_ONE}},
+        {"Delete": {"TableName": "t", "Key": _key("a")}},
+    ],
+    "an update that cannot apply": [
+        {"Put": _NEW},
+        {
+            "Update": {
+                "TableName": "t",
+                "Key": _key("a"),
+                "UpdateExpression": "ADD n :text",
+                "ExpressionAttributeValues": {":text": {"S": "x"}},
+            }
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(_TRANSACTIONS))
+def test_a_transaction_writes_or_puts_back_exactly_what_motos_transaction_does(name: str) -> None:
+    from labeler_tools.local.hooks import dynamodb as dynamodb_hooks
+
+    def outcome(transact: Any) -> tuple[Any, Any]:
+        backend = _backend_with_items()
+        try:
+            transact(backend, json.loads(json.dumps(_TRANSACTIONS[name])))
+            raised = None
+        except Exception as error:
+            raised = (type(error).__name__, getattr(error, "description", str(error)))
+        table = backend.get_table("t")
+        stored = sorted((item.to_json() for item in table.all_items()), key=json.dumps)
+        return raised, stored
+
+    moto = outcome(dynamodb_hooks._ORIGINAL_TRANSACT_WRITE_ITEMS)
+    assert outcome(dynamodb_hooks._transact_write_items) == moto
+    assert (moto[0] is None) is (name == "every action applies")  # the cases cover both paths
+
+
+def test_no_write_of_a_cancelled_transaction_is_ever_there_to_be_read() -> None:
+    """moto writes each action before checking the next one's condition, so a reader (reads take no lock)
+    can see what a transaction that is then cancelled wrote; DynamoDB never shows it."""
+    from moto.dynamodb.exceptions import TransactionCanceledException
+
+    from labeler_tools.local.hooks import dynamodb as dynamodb_hooks
+
+    def reads_during(transact: Any) -> list[bool]:
+        backend = _backend_with_items()
+        get_item, seen = backend.get_item, []
+
+        def watching(*args: Any, **kwargs: Any) -> Any:
+            seen.append(get_item("t", _key("c")) is not None)  # the cancelled transaction's new item
+            return get_item(*args, **kwargs)
+
+        backend.get_item = watching
+        with pytest.raises(TransactionCanceledException):
+            transact(backend, json.loads(json.dumps(_TRANSACTIONS["the last condition fails"])))
+        assert get_item("t", _key("c")) is None
+        return seen
+
+    assert any(reads_during(dynamodb_hooks._ORIGINAL_TRANSACT_WRITE_ITEMS))
+    assert reads_during(dynamodb_hooks._transact_write_items) == [False] * 4

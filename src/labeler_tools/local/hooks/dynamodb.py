@@ -24,6 +24,9 @@ Speed (measured in ``make bench``), each a replacement that gives moto's own ans
   PutItem answer converts the item, then moto discards it): one pass builds the same JSON.
 - A projection converts the whole item once per projected path (``Item.project``): projections of
   top-level names convert only those attributes.
+- A transaction deep-copies every table it touches before its first write, to put them back if it
+  is cancelled (``DynamoDBBackend.transact_write_items``): a store of one image copied the whole
+  results and label index tables. Only the items its actions name are kept now, and put back.
 """
 
 from __future__ import annotations
@@ -36,8 +39,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from moto.dynamodb.comparisons import AttributeValue, ConditionExpressionParser
-from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.comparisons import AttributeValue, ConditionExpressionParser, get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    ItemSizeTooLarge,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
 from moto.dynamodb.models import DynamoDBBackend, dynamo_type
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
@@ -240,8 +251,112 @@ def _parse_parameters(self: DynamoHandler, request: Any) -> None:
     self.params = json.loads(body)
 
 
+_ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
+_TRANSACTION_ACTIONS = {"ConditionCheck", "Put", "Delete", "Update"}
+
+
+def _put_back(backend: DynamoDBBackend, kept: dict[tuple[str, str], tuple[str, dict[str, Any], Any]]) -> None:
+    """Each item a cancelled transaction touched, as it was before (gone again if there was none)."""
+    for table_name, key, item in kept.values():
+        if item is None:
+            backend.delete_item(table_name, key)
+        else:
+            backend.put_item(table_name, item.to_json()["Attributes"])
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's ``transact_write_items`` (the same actions, the same cancellation reasons, the same items
+    after it) that checks every condition before the first write, and keeps a copy of each item it
+    writes instead of a copy of each table.
+
+    moto writes each action in turn and puts the tables back when one fails, so a reader (reads take
+    no lock) could see the writes of a transaction that is then cancelled, which DynamoDB never
+    shows: a label index write computed from such a manifest could later pass its condition. Here a
+    cancelled transaction writes nothing, except when a write itself fails after every condition
+    passed (then the items written are put back, as moto does). A transaction whose condition fails
+    reports the conditions' reasons only, not also the errors its other writes would have raised.
+    """
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    kept: dict[tuple[str, str], tuple[str, dict[str, Any], Any]] = {}
+    checked: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    errors: list[tuple[str, str, dict[str, Any] | None] | tuple[None, None, None]] = []
+    for action in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(action) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(action.items()))
+            if op_type not in _TRANSACTION_ACTIONS:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            if op_type == "Put":
+                table = self.get_table(table_name)
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            identity = (str(table_name), str(dict(sorted(key.items()))))
+            if identity in kept:
+                raise MultipleTransactionsException()
+            current = self.get_item(table_name, key)
+            kept[identity] = (table_name, key, copy.deepcopy(current))
+            condition = op.get("ConditionExpression")
+            if condition is not None and not get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current):
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    original_item = current.to_json()["Attributes"]
+                raise ConditionalCheckFailed(item=original_item)
+            checked.append((op_type, op, key))
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as error:
+            errors.append(("ConditionalCheckFailed", str(error.message), original_item))
+        except Exception as error:
+            errors.append((type(error).__name__, str(error), original_item))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for index, (op_type, op, key) in enumerate(checked):
+        try:
+            _write(self, op_type, op, key)
+        except MockValidationException:
+            _put_back(self, kept)
+            raise
+        except Exception as error:
+            errors[index] = (type(error).__name__, str(error), None)
+    if any(code is not None for code, _, _ in errors):
+        _put_back(self, kept)
+        raise TransactionCanceledException(errors)
+
+
+def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+    """One checked action's write (its condition held, and no other writer ran since)."""
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(
+            op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values
+        )
+    elif op_type == "Delete":
+        backend.delete_item(
+            op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values
+        )
+    elif op_type == "Update":
+        backend.update_item(
+            op["TableName"],
+            key,
+            update_expression=op["UpdateExpression"],
+            expression_attribute_names=names or {},
+            expression_attribute_values=values or {},
+        )
+
+
 def install() -> None:
     """Make moto's DynamoDB writes atomic, and cut its per-request costs (see the module docstring)."""
+    if not getattr(DynamoDBBackend.transact_write_items, "__serialised__", False):
+        DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     serialise(DynamoDBBackend, _SERIALISED)
     LimitedSizeDict.__setitem__ = _set_within_item_limit  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _parse_condition  # type: ignore[method-assign]
