@@ -20,7 +20,7 @@ from labeler.models import ImageStatus, Label
 from labeler_tools.deployment import LocalResources
 from labeler_tools.local.hooks import s3_storage
 from labeler_tools.local.persistence import Snapshot
-from labeler_tools.local.provision import create_labels_table
+from labeler_tools.local.provision import create_labels_table, create_results_table
 from labeler_tools.local.server import LocalAws
 from tests.integration.pipeline_helpers import competing_record
 
@@ -195,9 +195,10 @@ def test_the_label_index_is_kept_and_an_earlier_snapshot_without_one_gets_it_reb
     local_aws: LocalAws, own_bucket: LocalResources, snapshot: Snapshot, owner: str
 ) -> None:
     client = local_aws.session().client("dynamodb")
-    labels_table = f"labels-{uuid.uuid4().hex[:8]}"
+    results_table, labels_table = f"results-{uuid.uuid4().hex[:8]}", f"labels-{uuid.uuid4().hex[:8]}"
+    create_results_table(client, results_table)  # of this test only: the rebuild indexes every record
     create_labels_table(client, labels_table)
-    stack = own_bucket.model_copy(update={"labels_table": labels_table})
+    stack = own_bucket.model_copy(update={"results_table": results_table, "labels_table": labels_table})
     index = LabelIndexTable(client, labels_table)
     record = competing_record(owner, ImageStatus.LABELED, "0A", execution="x").model_copy(
         update={"labels": [Label(name="Tabby Cat", confidence=88.0, parents=["Cat", "Animal"])]}
@@ -209,6 +210,8 @@ def test_the_label_index_is_kept_and_an_earlier_snapshot_without_one_gets_it_reb
     def owners_index() -> list[dict[str, Any]]:
         items = client.scan(TableName=labels_table)["Items"]
         return sorted((item for item in items if item["Partition"]["S"].startswith(owner)), key=json.dumps)
+
+    assert client.scan(TableName=labels_table, Select="COUNT")["Count"] == 3 + 3 + 1 + 3  # and everyone's
 
     indexed = owners_index()
     assert len(indexed) == 3 + 3 + 1  # entries, counts, manifest

@@ -57,17 +57,41 @@ def _index(index: IndexSpec) -> Any:
     }
 
 
-def create_labels_table(dynamodb: Any, name: str) -> None:
-    """The label index's table (``labeler.blueprint.LABEL_INDEX``), as the CDK stack declares it."""
+def _create_table(
+    dynamodb: Any,
+    name: str,
+    key: tuple[str, str],
+    attributes: tuple[str, ...],
+    indexes: tuple[IndexSpec, ...],
+) -> None:
+    """A table keyed ``key`` (every key attribute a string) with ``indexes``, on demand."""
+    local, shared = (
+        [_index(index) for index in indexes if index.local],
+        [_index(index) for index in indexes if not index.local],
+    )
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": key, "AttributeType": "S"} for key in LABEL_INDEX.key_attributes
-        ],
-        KeySchema=_key_schema(LABEL_INDEX.partition_key, LABEL_INDEX.sort_key),
-        GlobalSecondaryIndexes=[_index(index) for index in LABEL_INDEX.indexes],
+        AttributeDefinitions=[{"AttributeName": attribute, "AttributeType": "S"} for attribute in attributes],
+        KeySchema=_key_schema(*key),
+        **({"LocalSecondaryIndexes": local} if local else {}),
+        **({"GlobalSecondaryIndexes": shared} if shared else {}),
     )
+
+
+def create_results_table(dynamodb: Any, name: str) -> None:
+    """The results table (``labeler.blueprint.RESULTS_TABLE``), its indexes and TTL, as CDK declares it."""
+    spec = RESULTS_TABLE
+    _create_table(dynamodb, name, (spec.partition_key, spec.sort_key), spec.key_attributes, spec.indexes)
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.expires_attribute}
+    )
+
+
+def create_labels_table(dynamodb: Any, name: str) -> None:
+    """The label index's table (``labeler.blueprint.LABEL_INDEX``), as the CDK stack declares it."""
+    spec = LABEL_INDEX
+    _create_table(dynamodb, name, (spec.partition_key, spec.sort_key), spec.key_attributes, spec.indexes)
 
 
 def _assume_role_policy(service: str) -> str:
@@ -102,21 +126,8 @@ def provision(
     )
     s3.create_bucket(Bucket=names.library_bucket)
 
-    session.client("dynamodb").create_table(
-        TableName=names.results_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in RESULTS_TABLE.key_attributes
-        ],
-        KeySchema=_key_schema(RESULTS_TABLE.partition_key, RESULTS_TABLE.sort_key),
-        LocalSecondaryIndexes=[_index(index) for index in RESULTS_TABLE.indexes if index.local],
-        GlobalSecondaryIndexes=[_index(index) for index in RESULTS_TABLE.indexes if not index.local],
-    )
     dynamodb = session.client("dynamodb")
-    dynamodb.update_time_to_live(
-        TableName=names.results_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": RESULTS_TABLE.expires_attribute},
-    )
+    create_results_table(dynamodb, names.results_table)
     create_labels_table(dynamodb, names.labels_table)
     dynamodb.create_table(
         TableName=names.usage_table,

@@ -509,3 +509,61 @@ def test_no_write_of_a_cancelled_transaction_is_ever_there_to_be_read() -> None:
 
     assert any(reads_during(dynamodb_hooks._ORIGINAL_TRANSACT_WRITE_ITEMS))
     assert reads_during(dynamodb_hooks._transact_write_items) == [False] * 4
+
+
+_UPDATES: dict[str, tuple[str, dict[str, str], dict[str, Any], str]] = {
+    # (expression, names, values, the key's sort value)
+    "a new item": (
+        "ADD #c :d SET #n = :n", {"#c": "Images", "#n": "Name"}, {":d": {"N": "1"}, ":n": {"S": "Cat"}}, "new"
+    ),
+    "a negative delta": ("ADD #c :d", {"#c": "n"}, {":d": {"N": "-3"}}, "a"),
+    "decimals": ("ADD #c :d, #e :f", {"#c": "n", "#e": "m"}, {":d": {"N": "2.50"}, ":f": {"N": "0.1"}}, "b"),
+    "many at once": (
+        "ADD #c0 :d0, #c1 :d1, #c2 :d2 SET #n0 = :n0, #n1 = :n1",
+        {"#c0": "x y", "#c1": "x.z", "#c2": "n", "#n0": "name", "#n1": "other"},
+        {":d0": {"N": "1"}, ":d1": {"N": "-1"}, ":d2": {"N": "10"}, ":n0": {"S": "X"}, ":n1": {"N": "7"}},
+        "a",
+    ),
+    "a number added to a string": ("ADD #c :d", {"#c": "s"}, {":d": {"N": "1"}}, "d"),
+    "a key attribute": ("ADD #c :d", {"#c": "sk"}, {":d": {"N": "1"}}, "a"),
+    "one attribute twice": ("ADD #c :d, #e :d", {"#c": "n", "#e": "n"}, {":d": {"N": "1"}}, "a"),
+    "a set added": ("ADD #c :d", {"#c": "tags"}, {":d": {"SS": ["t"]}}, "a"),
+    "anything else": (
+        "SET #c = if_not_exists(#c, :d) REMOVE #e", {"#c": "n", "#e": "m"}, {":d": {"N": "1"}}, "a"
+    ),
+}  # fmt: skip
+#: The updates applied without moto's update machinery; every other one is moto's own.
+_APPLIED_DIRECTLY = {"a new item", "a negative delta", "decimals", "many at once"}
+
+
+@pytest.mark.parametrize("name", list(_UPDATES))
+def test_a_plain_counter_update_leaves_the_item_as_motos_update_does(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labeler_tools.local.hooks import dynamodb as dynamodb_hooks
+
+    expression, names, values, sort = _UPDATES[name]
+
+    def outcome(update: Any) -> tuple[Any, Any]:
+        backend = _backend_with_items()
+        backend.put_item("t", {**_key("d"), "s": {"S": "text"}})
+        try:
+            for _ in range(2):  # onto the item as the first update left it, too
+                update(backend, "t", _key(sort), expression, names, json.loads(json.dumps(values)))
+            raised = None
+        except Exception as error:
+            raised = type(error).__name__
+        stored = backend.get_item("t", _key(sort))
+        return raised, stored.to_json() if stored else None
+
+    moto = outcome(dynamodb_hooks._ORIGINAL_UPDATE_ITEM)
+    fell_back: list[bool] = []
+    original = dynamodb_hooks._ORIGINAL_UPDATE_ITEM
+
+    def recorded(*arguments: Any) -> Any:
+        fell_back.append(True)
+        return original(*arguments)
+
+    monkeypatch.setattr(dynamodb_hooks, "_ORIGINAL_UPDATE_ITEM", recorded)
+    assert outcome(dynamodb_hooks._update_item) == moto
+    assert (not fell_back) is (name in _APPLIED_DIRECTLY)

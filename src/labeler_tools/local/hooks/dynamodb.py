@@ -24,6 +24,11 @@ Speed (measured in ``make bench``), each a replacement that gives moto's own ans
   PutItem answer converts the item, then moto discards it): one pass builds the same JSON.
 - A projection converts the whole item once per projected path (``Item.project``): projections of
   top-level names convert only those attributes.
+- An UpdateItem is parsed into an AST, deep-copied, validated and executed by moto's update
+  machinery (about 1 ms each here); the label index's counters do that 16 to 32 times per outcome.
+  An update that only ADDs numbers to top-level attributes and SETs top-level attributes to values
+  (``ADD #a :x, #b :y SET #c = :z``), on no key attribute, is applied directly, with moto's own
+  number addition (``DynamoDBBackend.update_item``); any other falls to moto.
 - A transaction deep-copies every table it touches before its first write, to put them back if it
   is cancelled (``DynamoDBBackend.transact_write_items``): a store of one image copied the whole
   results and label index tables. Only the items its actions name are kept now, and put back.
@@ -43,6 +48,7 @@ from moto.dynamodb.comparisons import AttributeValue, ConditionExpressionParser,
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -251,6 +257,76 @@ def _parse_parameters(self: DynamoHandler, request: Any) -> None:
     self.params = json.loads(body)
 
 
+_ORIGINAL_UPDATE_ITEM = DynamoDBBackend.update_item
+_PLAIN_UPDATE = re.compile(
+    r"ADD (?P<adds>#\w+ :\w+(?:, #\w+ :\w+)*)(?: SET (?P<sets>#\w+ = :\w+(?:, #\w+ = :\w+)*))?"
+)
+_ZERO = {"N": "0"}
+
+
+def _update_item(
+    self: DynamoDBBackend,
+    table_name: str,
+    key: dict[str, dict[str, Any]],
+    update_expression: str,
+    expression_attribute_names: dict[str, Any],
+    expression_attribute_values: dict[str, Any],
+    attribute_updates: dict[str, Any] | None = None,
+    expected: dict[str, Any] | None = None,
+    condition_expression: str | None = None,
+    return_values_on_condition_check_failure: str | None = None,
+) -> Item:
+    """moto's ``update_item``; a plain counter update (see the module docstring) without its AST."""
+    plain = _PLAIN_UPDATE.fullmatch(update_expression or "")
+    table = self.get_table(table_name)
+    names, values = expression_attribute_names or {}, expression_attribute_values or {}
+    adds = [pair.split(" ") for pair in plain["adds"].split(", ")] if plain else []
+    sets = [pair.split(" = ") for pair in plain["sets"].split(", ")] if plain and plain["sets"] else []
+    targets: list[Any] = [names.get(name) for name, _ in adds + sets]
+    keys = {table.hash_key_attr, table.range_key_attr}
+    keys |= {name for index in table.indexes + table.global_indexes for name in index.schema_key_attrs}
+    hash_value, range_value = self.get_keys_value(table, key)
+    item = table.get_item(hash_value, range_value)
+    current = [item.attrs.get(target) if item else None for target in targets[: len(adds)]]
+    if (
+        not plain
+        or attribute_updates
+        or expected
+        or condition_expression
+        or table.stream_shard is not None
+        or None in targets
+        or len(set(targets)) < len(targets)
+        or keys & set(targets)
+        or any(list(values.get(value, {})) != ["N"] for _, value in adds)
+        or any(value not in values for _, value in sets)
+        or any(existing is not None and existing.type != "N" for existing in current)
+    ):
+        return _ORIGINAL_UPDATE_ITEM(
+            self,
+            table_name,
+            key,
+            update_expression,
+            expression_attribute_names,
+            expression_attribute_values,
+            attribute_updates,
+            expected,
+            condition_expression,
+            return_values_on_condition_check_failure,
+        )
+    if item is None:
+        table.put_item({name: key[name] for name in (table.hash_key_attr, table.range_key_attr) if name})
+        item = table.get_item(hash_value, range_value)
+    assert item is not None
+    try:
+        for target, (_, value), existing in zip(targets, adds, current, strict=False):
+            item.attrs[target] = (existing or DynamoType(_ZERO)) + DynamoType(values[value])
+        for target, (_, value) in zip(targets[len(adds) :], sets, strict=True):
+            item.attrs[target] = DynamoType(values[value])
+    except ItemSizeTooLarge:
+        raise ItemSizeToUpdateTooLarge() from None
+    return item
+
+
 _ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
 _TRANSACTION_ACTIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 
@@ -357,6 +433,7 @@ def install() -> None:
     """Make moto's DynamoDB writes atomic, and cut its per-request costs (see the module docstring)."""
     if not getattr(DynamoDBBackend.transact_write_items, "__serialised__", False):
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
     serialise(DynamoDBBackend, _SERIALISED)
     LimitedSizeDict.__setitem__ = _set_within_item_limit  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _parse_condition  # type: ignore[method-assign]
