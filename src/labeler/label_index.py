@@ -1,10 +1,10 @@
 """The label index's rules: which labels an image is found by, and what a new record changes.
 
 The index holds, per owner, an entry for each (label, image) and a count per label, and it always
-equals what the results records say: an image is indexed under the labels of its LABELED record and
-their parents ("Cat" finds a Tabby Cat), and under nothing once its record is anything else (a newer
-version REJECTED or FAILED, a relabel that failed, a deleted upload). A record written while labeling
-is under way (PROCESSING) leaves the index as it was.
+equals what the results records say: an image is indexed under the labels of its LABELED record, their
+parents and their categories ("Cat" finds a Tabby Cat), and under nothing once its record is anything
+else (a newer version REJECTED or FAILED, a relabel that failed, a deleted upload). A record written
+while labeling is under way (PROCESSING) leaves the index as it was.
 
 A per-image manifest names the keys an image is indexed under, since the record that labeled it is
 overwritten by the next PROCESSING claim before the next outcome arrives. The store step writes the
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from labeler.models import ImageStatus, ResultRecord
 
-#: Index keys per image, its labels' own first, by confidence. One transaction then holds at most
+#: Index keys per image, the most confident first. One transaction then holds at most
 #: 2 + 3 * 2 * 16 = 98 actions (DynamoDB allows 100): the record, the manifest, and per key an entry's
 #: put or delete (two when it moves) and the owner's and everyone's count.
 MAX_KEYS_PER_IMAGE = 16
@@ -31,39 +31,48 @@ def label_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class IndexedLabel:
-    """One key an image is found by: a label of its own (``direct``) or a parent of one."""
+    """One key an image is found by: a label of its own (``direct``), or a parent or category of one."""
 
     key: str
     name: str
-    #: Percent: the label's own, or for a parent the highest of the labels that carry it.
+    #: Percent: the label's own, or for a parent or category the highest of the labels that carry it.
     confidence: float
     direct: bool
 
 
+#: How a label gives a key; on equal confidence a label's own name ranks first, then parents, then
+#: categories.
+_OWN, _PARENT, _CATEGORY = 0, 1, 2
+
+
 def indexed_labels(record: ResultRecord) -> dict[str, IndexedLabel]:
-    """The keys ``record`` is found by (none unless LABELED), at most ``MAX_KEYS_PER_IMAGE``.
+    """The keys ``record`` is found by (none unless LABELED), at most ``MAX_KEYS_PER_IMAGE``, the most
+    confident first: the parents of a confident label outrank a doubtful label of the image's own.
 
     A key's confidence is the highest of the labels giving it; its name is a label's own spelling
-    when one has it, else the first parent's.
+    when one has it, else the first parent's or category's.
     """
     if record.status is not ImageStatus.LABELED:
         return {}
     confidence: dict[str, float] = {}
     names: dict[str, str] = {}
-    direct: set[str] = set()
+    kind: dict[str, int] = {}
     for label in record.labels:
-        for name, own in [(label.name, True), *((parent, False) for parent in label.parents)]:
+        given = [
+            (label.name, _OWN),
+            *((parent, _PARENT) for parent in label.parents),
+            *((category, _CATEGORY) for category in label.categories),
+        ]
+        for name, how in given:
             key = label_key(name)
             if not key:
                 continue
-            if key not in names or (own and key not in direct):
-                names[key] = name
+            if how < kind.get(key, _CATEGORY + 1):
+                names[key], kind[key] = name, how
             confidence[key] = max(confidence.get(key, 0.0), round(label.confidence, 4))
-            if own:
-                direct.add(key)
-    ranked = sorted(names, key=lambda key: (key not in direct, -confidence[key], key))
+    ranked = sorted(names, key=lambda key: (-confidence[key], kind[key], key))
     return {
-        key: IndexedLabel(key, names[key], confidence[key], key in direct)
+        key: IndexedLabel(key, names[key], confidence[key], kind[key] == _OWN)
         for key in ranked[:MAX_KEYS_PER_IMAGE]
     }
 

@@ -15,9 +15,11 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from labeler.blueprint import DEFAULT_QUOTA
 
 LabelBackendName = Literal["rekognition", "onnx"]
-#: Percent: each backend's minimum confidence when ``LABELER_MIN_CONFIDENCE`` is unset (the offline
-#: model's is explained in ``labeler.labels.onnx_backend``).
-DEFAULT_MIN_CONFIDENCE: dict[LabelBackendName, float] = {"rekognition": 70.0, "onnx": 10.0}
+#: Percent: the lowest confidence each backend keeps when ``LABELER_MIN_CONFIDENCE`` is unset. It is a
+#: floor, lower than anyone would show: the records and the label index keep every label above it, so
+#: a search at a higher threshold (chosen at query time) needs no relabel. Rekognition's own default
+#: is 55%; the offline model's floor is explained in ``labeler.labels.onnx_backend``.
+DEFAULT_MIN_CONFIDENCE: dict[LabelBackendName, float] = {"rekognition": 50.0, "onnx": 10.0}
 
 
 class Settings(BaseSettings):
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
     quota_exempt_owners: frozenset[str] = frozenset(DEFAULT_QUOTA.exempt_owners)
     label_backend: LabelBackendName = "rekognition"
     max_labels: int = Field(default=10, ge=1, le=1000)
-    #: Percent. Unset means the backend's own default: 70 for Rekognition, 10 for the offline model.
+    #: Percent. Unset means the backend's own floor: 50 for Rekognition, 10 for the offline model.
     min_confidence: float | None = Field(default=None, ge=0, le=100)
     #: Upper bound for the label payload carried through the state machine (limit is 256 KB).
     max_label_payload_bytes: int = 32_000

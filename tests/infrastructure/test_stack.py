@@ -235,7 +235,7 @@ def test_outputs_name_what_the_cli_needs(synthesized: Synthesized, ids: dict[str
         "LabelsTableName": ref(ids["labels"]),
         "StateMachineArn": ref(ids["state_machine"]),
         "BackfillStateMachineArn": ref(ids["backfill"]),
-        "LabelSettings": "rekognition max_labels=10 min_confidence=70",
+        "LabelSettings": "rekognition max_labels=10 min_confidence=50",
         "FailureTopicArn": ref(ids["topic"]),
         "IdentityPoolId": ref(ids["pool"]),
         "DeadLetterQueueUrl": ref(ids["dlq"]),
@@ -883,8 +883,16 @@ def test_site_deployment_writes_config_json_from_the_stack(
         "uploadBucket": f"<{ids['uploads']}>",
         "uploadPrefix": "uploads/",
         "resultsTable": f"<{ids['table']}>",
+        "labelsTable": f"<{ids['labels']}>",
         "maxUploadBytes": 15 * 1024 * 1024,
         "table": {"partitionKey": "Owner", "sortKey": "ImageName", "byTimeIndex": "OwnerByTime"},
+        "labelIndex": {
+            "partitionKey": "Partition",
+            "sortKey": "Sort",
+            "entriesInfix": "#label#",
+            "countsSuffix": "#counts",
+            "countAttribute": "Images",
+        },
         "local": False,
     }
 

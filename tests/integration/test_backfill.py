@@ -15,10 +15,12 @@ from typer.testing import CliRunner
 
 import functions.label.handler as label_handler
 import functions.validate.handler as validate_handler
+from labeler.aws.label_index import LabelIndexTable
 from labeler.aws.results import ResultsRepository
 from labeler.backfill import BackfillRun
 from labeler.errors import LabelServiceThrottled
-from labeler.models import ImageStatus, LabelResult, ObjectRef
+from labeler.label_index import indexed_labels, label_key
+from labeler.models import ImageStatus, Label, LabelResult, ObjectRef
 from labeler.ports import LabelBackend
 from labeler.quota import DailyQuota
 from labeler_tools.cli import app
@@ -155,13 +157,21 @@ def test_an_upload_event_racing_a_backfill_of_the_same_version_labels_it_once(
     assert entered == ["Validate", "IsDuplicate", "AlreadyStored"]
 
 
+def indexed_repository(local_aws: LocalAws, stack: LocalResources) -> ResultsRepository:
+    """The session's results table and label index, as the store step writes them."""
+    client = local_aws.session().client("dynamodb")
+    assert stack.labels_table is not None
+    return ResultsRepository(client, stack.results_table, LabelIndexTable(client, stack.labels_table))
+
+
 def seed(
     local_aws: LocalAws, stack: LocalResources, owner: str, names: list[str], **record: Any
 ) -> dict[str, str]:
     """Store ``names`` under the owner's prefix (one small photo's bytes each): key -> ETag; with
-    ``record`` fields, each also gets a LABELED record of its content, as if labeled before."""
+    ``record`` fields, each also gets a LABELED record of its content, as if labeled before (and is
+    indexed under its labels)."""
     session = local_aws.session()
-    s3, results = session.client("s3"), ResultsRepository(session.client("dynamodb"), stack.results_table)
+    s3, results = session.client("s3"), indexed_repository(local_aws, stack)
     body = photo_like(96, 96)
     etags: dict[str, str] = {}
     for name in names:
@@ -214,24 +224,22 @@ def test_missing_over_more_than_one_listing_page_labels_each_object_without_an_o
     assert (counts["total"], counts["succeeded"], counts["failed"]) == (1_050, 1_050, 0)
 
 
+#: A label the offline model never gives (it has no such class): what an earlier model had said.
+OLD_MODEL_LABEL = Label(name="Daguerreotype", confidence=88.0, parents=["Old Photograph"])
+
+
 def test_stale_relabels_what_another_model_labeled_and_leaves_the_rest(
     local_aws: LocalAws, stack: LocalResources, owner: str, label_calls: list[str]
 ) -> None:
-    current = seed(
-        local_aws,
-        stack,
-        owner,
-        ["current.jpg"],
-        label_settings=stack.label_settings,
-        label_model_version="m@2",
-    )
+    labeled = {"labels": [OLD_MODEL_LABEL], "label_settings": stack.label_settings}
+    current = seed(local_aws, stack, owner, ["current.jpg"], **labeled, label_model_version="m@2")
     older = seed(
-        local_aws, stack, owner, ["older-1.jpg", "older-2.jpg"],
-        label_settings=stack.label_settings, label_model_version="m@1",
-    )  # fmt: skip
-    otherwise = seed(
-        local_aws, stack, owner, ["otherwise.jpg"], label_settings="onnx max_labels=3 min_confidence=50"
+        local_aws, stack, owner, ["older-1.jpg", "older-2.jpg"], **labeled, label_model_version="m@1"
     )
+    otherwise = seed(
+        local_aws, stack, owner, ["otherwise.jpg"], labels=[OLD_MODEL_LABEL],
+        label_settings="onnx max_labels=3 min_confidence=50",
+    )  # fmt: skip
     seed(local_aws, stack, owner, ["never.jpg"])
 
     execution = run_backfill(
@@ -241,6 +249,21 @@ def test_stale_relabels_what_another_model_labeled_and_leaves_the_rest(
     assert execution["status"] == "SUCCEEDED", execution
     assert sorted(label_calls) == sorted([*older, *otherwise])  # not the current one, not the unlabeled one
     assert current
+    # The relabel moved the index with the records: the old model's label finds only the image it
+    # still labels, and every key finds exactly the images whose records carry it.
+    repository = indexed_repository(local_aws, stack)
+    assert repository.label_index is not None
+    records = repository.records((owner, key) for key in [*current, *older, *otherwise])
+    expected = {
+        key: sorted(record.image_name for record in records.values() if key in indexed_labels(record))
+        for record in records.values()
+        for key in indexed_labels(record)
+    }
+    assert expected[label_key(OLD_MODEL_LABEL.name)] == sorted(current)
+    counts = {count.key: count.images for count in repository.label_index.counts(owner)}
+    assert counts == {key: len(images) for key, images in expected.items()}
+    for key, images in expected.items():
+        assert sorted(entry.image_name for entry in repository.label_index.images(key, owner)) == images
 
 
 def test_failed_objects_are_recorded_and_mode_failed_labels_them_once_healed(

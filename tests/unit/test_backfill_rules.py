@@ -153,7 +153,7 @@ def test_a_young_claim_whose_execution_stopped_is_abandoned() -> None:
 def test_label_settings_name_the_backend_and_its_effective_thresholds() -> None:
     from labeler.settings import Settings
 
-    assert Settings().label_settings == "rekognition max_labels=10 min_confidence=70"
+    assert Settings().label_settings == "rekognition max_labels=10 min_confidence=50"
     assert Settings(label_backend="onnx").label_settings == "onnx max_labels=10 min_confidence=10"
     tuned = Settings(label_backend="onnx", max_labels=5, min_confidence=12.5)
     assert tuned.label_settings == "onnx max_labels=5 min_confidence=12.5"

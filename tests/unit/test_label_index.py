@@ -75,12 +75,32 @@ def test_only_a_labeled_record_is_found_by_anything(status: ImageStatus) -> None
     assert indexed_labels(record(TABBY, status=status)) == {}
 
 
-def test_an_image_is_found_by_at_most_sixteen_keys_its_own_labels_first_then_the_most_confident() -> None:
+def test_an_image_is_found_by_at_most_sixteen_keys_the_most_confident_first() -> None:
     labels = [Label(name=f"Thing {n:02}", confidence=50 - n, parents=[f"Kind {n:02}"]) for n in range(12)]
     found = indexed_labels(record(*labels))
     assert len(found) == MAX_KEYS_PER_IMAGE == 16
-    assert list(found)[:12] == [f"thing {n:02}" for n in range(12)]
-    assert list(found)[12:] == [f"kind {n:02}" for n in range(4)]  # the parents of the most confident
+    # A confident label's parent outranks a doubtful label; on a tie the image's own label comes first.
+    assert list(found) == [key for n in range(8) for key in (f"thing {n:02}", f"kind {n:02}")]
+
+
+def test_categories_are_keys_like_parents_after_them_on_a_tie() -> None:
+    espresso = Label(name="Espresso", confidence=90.0, parents=["Coffee"], categories=["Food and Beverage"])
+    cup = Label(name="Cup", confidence=95.0, categories=["Kitchen"])
+    found = indexed_labels(record(espresso, cup))
+    assert keys(found) == {
+        "cup": ("Cup", 95.0, True),
+        "kitchen": ("Kitchen", 95.0, False),
+        "espresso": ("Espresso", 90.0, True),
+        "coffee": ("Coffee", 90.0, False),
+        "food and beverage": ("Food and Beverage", 90.0, False),
+    }
+    assert list(found) == ["cup", "kitchen", "espresso", "coffee", "food and beverage"]
+
+
+def test_a_key_given_as_a_category_and_as_a_parent_is_named_as_the_parent_spells_it() -> None:
+    mug = Label(name="Mug", confidence=70.0, categories=["drinks"])
+    tea = Label(name="Tea", confidence=60.0, parents=["Drinks"])
+    assert keys(indexed_labels(record(mug, tea)))["drinks"] == ("Drinks", 70.0, False)
 
 
 def test_a_first_labeling_writes_every_entry_and_counts_each_key_once() -> None:

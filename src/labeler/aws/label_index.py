@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from labeler.blueprint import LABEL_INDEX
-from labeler.label_index import IndexChange, IndexedLabel, Manifest, change_for, label_key
+from labeler.label_index import IndexChange, IndexedLabel, Manifest, label_key
 from labeler.models import ResultRecord
 
 if TYPE_CHECKING:
@@ -161,12 +161,6 @@ class LabelIndexTable:
                     }
                 )
         return actions
-
-    def add(self, record: ResultRecord) -> None:
-        """Index ``record`` as it is stored already (rebuilding an index from the records)."""
-        change = change_for(self.manifest(record.owner, record.image_name), record)
-        if change.changed:
-            self.client.transact_write_items(TransactItems=self.actions(change, record))  # type: ignore[arg-type]
 
     def _entry(self, label: IndexedLabel, record: ResultRecord, sort: str) -> dict[str, Any]:
         item: dict[str, Any] = {

@@ -178,7 +178,7 @@ class ResultsRepository:
             **({"ExpressionAttributeValues": values} if values else {}),
         }
         if self.label_index is not None and record.status is not ImageStatus.PROCESSING:
-            return self._put_indexed(record, put, self.label_index)
+            return self._transact_indexed({"Put": put}, record, self.label_index, always=True) is True
         try:
             self.client.put_item(**put)
         except ClientError as error:
@@ -190,13 +190,44 @@ class ResultsRepository:
             raise
         return True
 
-    def _put_indexed(self, record: ResultRecord, put: dict[str, Any], index: LabelIndexTable) -> bool:
-        """The record's put and its index changes in one transaction, computed from the image's manifest
-        as read; again from a fresh read when another writer changed the manifest meanwhile."""
+    def reindex(self, record: ResultRecord) -> bool | None:
+        """Bring the label index in step with ``record`` as read from the table (an index built after
+        the records, or repaired): its changes in one transaction that also checks the record is still
+        the one read. True when written, None when the index already says what ``record`` says, False
+        when the record changed since it was read (whoever changed it indexed it)."""
+        if self.label_index is None:
+            raise ValueError("this repository has no label index")
+        check = {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": {
+                    RESULTS_TABLE.partition_key: {"S": record.owner},
+                    RESULTS_TABLE.sort_key: {"S": record.image_name},
+                },
+                "ConditionExpression": _UNCHANGED_CONDITION,
+                "ExpressionAttributeNames": {"#exec": "ExecutionId", "#ts": "Timestamp", "#status": "Status"},
+                "ExpressionAttributeValues": {
+                    ":read_exec": {"S": record.execution_id},
+                    ":read_ts": {"S": record.timestamp},
+                    ":read_status": {"S": record.status.value},
+                },
+            }
+        }
+        return self._transact_indexed(check, record, self.label_index, always=False)
+
+    def _transact_indexed(
+        self, first: dict[str, Any], record: ResultRecord, index: LabelIndexTable, *, always: bool
+    ) -> bool | None:
+        """``first`` (the record's conditional put or check) and the index changes ``record`` makes, in
+        one transaction computed from the image's manifest as read; again from a fresh read when another
+        writer changed the manifest meanwhile. Not ``always``: None, and nothing written, when there is
+        no index change. False when ``first``'s condition fails."""
         for attempt in range(CONFLICT_RETRIES + 1):
             change = change_for(index.manifest(record.owner, record.image_name), record)
+            if not (always or change.changed):
+                return None
             try:
-                actions: list[Any] = [{"Put": put}, *index.actions(change, record)]
+                actions: list[Any] = [first, *index.actions(change, record)]
                 self.client.transact_write_items(TransactItems=actions)
             except ClientError as error:
                 code, reasons = error_code(error), cancellation_reasons(error)

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, Rea
 from labeler.aws.codes import error_code, error_message
 from labeler.errors import ImageRejected, LabelBackendMisconfigured, LabelServiceThrottled, RejectionCode
 from labeler.models import BoundingBox, Instance, Label, LabelResult, ObjectRef
+from labeler.settings import DEFAULT_MIN_CONFIDENCE
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -54,7 +55,7 @@ def _label_from_api(raw: Any) -> Label:
 class RekognitionBackend:
     client: RekognitionClient
     max_labels: int = 10
-    min_confidence: float = 70.0
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE["rekognition"]
     name: str = "rekognition"
 
     def warm_up(self) -> None:

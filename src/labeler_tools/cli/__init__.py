@@ -2,8 +2,8 @@
 
 - ``core``: the app, its exit statuses, and the output every command shares
 - ``options``: options several commands take, the target options among them (declared once)
-- ``local``, ``upload``, ``records`` (list, status), ``labels``, ``executions``, ``replay``, ``delete``,
-  ``backfill``: the commands
+- ``local``, ``upload``, ``records`` (list, status), ``labels`` (labels, reindex), ``executions``,
+  ``replay``, ``delete``, ``backfill``: the commands
 - ``render``: how their results look in a terminal
 
 Commands parse options, call ``labeler_tools.ops``, render, and pick the exit status.
@@ -19,6 +19,7 @@ app.command()(upload.upload)
 app.command()(records.status)
 app.command("list")(records.list_records)
 app.command()(labels.labels)
+app.command()(labels.reindex)
 app.add_typer(executions.app, name="executions")
 app.command()(replay.replay)
 app.command()(delete.delete)

@@ -27,7 +27,9 @@ from moto.s3.models import FakeKey, s3_backends
 from pydantic import ValidationError
 
 from labeler.aws.label_index import LabelIndexTable
+from labeler.aws.results import ResultsRepository
 from labeler.aws.results import raw_item_to_record as _record
+from labeler.models import ImageStatus
 from labeler_tools.deployment import LocalResources, write_atomically
 from labeler_tools.local.hooks import s3_storage
 
@@ -156,16 +158,19 @@ class Snapshot:
         for line in lines:
             dynamodb.put_item(TableName=stack.results_table, Item=json.loads(line))
         if stack.labels_table:
-            self._restore_labels(dynamodb, stack.labels_table, lines)
+            self._restore_labels(dynamodb, stack, lines)
         return {"objects": restored, "records": len(lines)}
 
-    def _restore_labels(self, dynamodb: Any, table: str, records: list[str]) -> None:
+    def _restore_labels(self, dynamodb: Any, stack: LocalResources, records: list[str]) -> None:
         """The saved index, or one built from the records (a snapshot saved before the index existed)."""
+        assert stack.labels_table is not None
         if self.labels.exists():
             for line in self.labels.read_text().splitlines():
-                dynamodb.put_item(TableName=table, Item=json.loads(line))
+                dynamodb.put_item(TableName=stack.labels_table, Item=json.loads(line))
             return
-        index = LabelIndexTable(dynamodb, table)
+        repository = ResultsRepository(
+            dynamodb, stack.results_table, LabelIndexTable(dynamodb, stack.labels_table)
+        )
         for line in records:
             item = json.loads(line)
             try:
@@ -173,7 +178,8 @@ class Snapshot:
             except ValidationError:  # restored as it was; nothing to index it under
                 log.warning("not indexed: %s is not an image record", item.get("ImageName"))
                 continue
-            index.add(record)
+            if record.status is not ImageStatus.PROCESSING:
+                repository.reindex(record)
 
 
 def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
