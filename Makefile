@@ -45,7 +45,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov: $(CHECKOV_STAMP) ## Install checkov (tests/infrastructure/test_checkov.py runs it on the synthesized template)
 
-test: lint frontend chromium $(CHECKOV_STAMP) ## Lint, type-check, then run every test (Python, JS unit, browser, checkov)
+# What the tests need is made side by side: npm, Chromium and checkov's virtualenv while pip installs
+# the project and lint then runs (about a minute less on a fresh clone).
+test: ## Lint, type-check, then run every test (Python, JS unit, browser, checkov)
+	@$(MAKE) --no-print-directory -j4 lint frontend chromium $(CHECKOV_STAMP)
 	cd frontend && npm test
 	$(BIN)/pytest
 

@@ -246,6 +246,7 @@ class ImageLabelerStack(Stack):
                 identity_pool_id=self.identity.pool.ref,
                 upload_bucket=self.ingest.bucket.bucket_name,
                 results_table=self.storage.table.table_name,
+                labels_table=self.storage.labels.table_name,
             ).document()
         )
         nag.acknowledge(self)

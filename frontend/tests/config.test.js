@@ -9,8 +9,16 @@ const deployed = {
   uploadBucket: "imagelabeler-uploads-abc",
   uploadPrefix: "uploads/",
   resultsTable: "ImageLabeler-Results",
+  labelsTable: "ImageLabeler-Labels",
   maxUploadBytes: 15728640,
   table: { partitionKey: "Owner", sortKey: "ImageName", byTimeIndex: "OwnerByTime" },
+  labelIndex: {
+    partitionKey: "Partition",
+    sortKey: "Sort",
+    entriesInfix: "#label#",
+    countsSuffix: "#counts",
+    countAttribute: "Images",
+  },
 };
 const arn = "arn:aws:states:eu-west-1:123456789012:execution:Pipeline:5f0c-11";
 
@@ -28,12 +36,21 @@ test("a config.json without a required key is an error that names it", () => {
   assert.throws(() => parseConfig({ ...deployed, identityPoolId: "" }), /config.json lacks identityPoolId/);
   assert.throws(
     () => parseConfig(null),
-    /region, identityPoolId, uploadBucket, resultsTable, maxUploadBytes, table.partitionKey, table.sortKey, table.byTimeIndex/,
+    new RegExp(
+      "region, identityPoolId, uploadBucket, resultsTable, labelsTable, maxUploadBytes, table.partitionKey, " +
+        "table.sortKey, table.byTimeIndex, labelIndex.partitionKey, labelIndex.sortKey, labelIndex.entriesInfix, " +
+        "labelIndex.countsSuffix, labelIndex.countAttribute$",
+    ),
   );
   assert.throws(() => parseConfig({ ...deployed, maxUploadBytes: "15 MB" }), /lacks maxUploadBytes$/);
   assert.throws(
     () => parseConfig({ ...deployed, table: { ...deployed.table, byTimeIndex: "" } }),
     /lacks table.byTimeIndex$/,
+  );
+  assert.throws(() => parseConfig({ ...deployed, labelsTable: undefined }), /lacks labelsTable$/);
+  assert.throws(
+    () => parseConfig({ ...deployed, labelIndex: { ...deployed.labelIndex, entriesInfix: "" } }),
+    /lacks labelIndex.entriesInfix$/,
   );
 });
 

@@ -153,17 +153,30 @@ class PageTable(_PageModel):
     by_time_index: str = RESULTS_TABLE.by_time_index
 
 
+class PageLabelIndex(_PageModel):
+    """The label index's keys, as the page queries them: a label's entries are under
+    ``<owner><entriesInfix><label key>``, the owner's counts under ``<owner><countsSuffix>``."""
+
+    partition_key: str = LABEL_INDEX.partition_key
+    sort_key: str = LABEL_INDEX.sort_key
+    entries_infix: str = LABEL_INDEX.entries_infix
+    counts_suffix: str = LABEL_INDEX.counts_suffix
+    count_attribute: str = LABEL_INDEX.count_attribute
+
+
 class PageConfig(_PageModel):
     """The page's ``config.json``: one builder for the CDK deployment (values may be CloudFormation
-    tokens) and for ``labeler local``. The page reads its limits and the table's key names from it."""
+    tokens) and for ``labeler local``. The page reads its limits and the tables' key names from it."""
 
     region: str
     identity_pool_id: str
     upload_bucket: str
     results_table: str
+    labels_table: str
     upload_prefix: str = UPLOAD_PREFIX
     max_upload_bytes: int = MAX_IMAGE_BYTES
     table: PageTable = PageTable()
+    label_index: PageLabelIndex = PageLabelIndex()
     #: One URL for every AWS call (local only).
     endpoint: str | None = None
     local: bool = False

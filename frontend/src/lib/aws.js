@@ -1,7 +1,8 @@
 /**
  * The page's AWS calls, with Cognito guest credentials: presign an upload under the guest's own prefix,
  * read the guest's own results (GetItem by key; Query on the OwnerByTime index, newest first, without
- * DELETED tombstones), delete one of its own uploads (the backend's cleanup then removes the rest).
+ * DELETED tombstones), delete one of its own uploads (the backend's cleanup then removes the rest), and
+ * read its own partitions of the label index (its label counts; a label's entries, newest first).
  */
 
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -12,15 +13,20 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 
 import { shareCredentials } from "./credentials.js";
 import { collectPage } from "./deletion.js";
+import { countsPartition, entriesPartition, foundRecords, labelCounts } from "./search.js";
 
 const STATUS = "Status";
 /** The pipeline URL-decodes this S3 metadata into the record's OriginalName. */
 const ORIGINAL_NAME_HEADER = "x-amz-meta-original-name";
 const UPLOAD_URL_TTL_S = 300;
+/** A label entry's attributes (`labeler.aws.label_index`): the results record's sort key, the percent. */
+const ENTRY_IMAGE = "ImageName";
+const ENTRY_CONFIDENCE = "Confidence";
 
 /** @param {import("./config.js").Config} config */
 export function connect(config) {
   const { partitionKey, sortKey, byTimeIndex } = config.table;
+  const index = config.labelIndex;
   const clientConfig = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const credentials = shareCredentials(
     fromCognitoIdentityPool({ identityPoolId: config.identityPoolId, clientConfig }),
@@ -39,7 +45,21 @@ export function connect(config) {
     new DynamoDBClient({ ...clientConfig, credentials, accountIdEndpointMode: "disabled" }),
   );
 
+  /** The results record of one upload, or undefined until the pipeline writes one. */
+  async function record(owner, key) {
+    const { Item } = await dynamo.send(
+      new GetCommand({
+        TableName: config.resultsTable,
+        Key: { [partitionKey]: owner, [sortKey]: key },
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  }
+
   return {
+    record,
+
     /** The guest's identity id: the owner of its uploads and records (kept in IndexedDB by the SDK). */
     async identityId() {
       return (await credentials()).identityId;
@@ -61,18 +81,6 @@ export function connect(config) {
         url,
         headers: { "Content-Type": contentType, [ORIGINAL_NAME_HEADER]: encodeURIComponent(originalName) },
       };
-    },
-
-    /** The results record of one upload, or undefined until the pipeline writes one. */
-    async record(owner, key) {
-      const { Item } = await dynamo.send(
-        new GetCommand({
-          TableName: config.resultsTable,
-          Key: { [partitionKey]: owner, [sortKey]: key },
-          ConsistentRead: true,
-        }),
-      );
-      return Item;
     },
 
     /** Delete one of the guest's uploads (its IAM policy allows DeleteObject under its own prefix only). */
@@ -101,6 +109,56 @@ export function connect(config) {
             }),
           );
           return { records: Items, cursor: LastEvaluatedKey };
+        },
+        { limit, cursor },
+      );
+    },
+
+    /** The owner's labels with how many images each finds (every page of its counts), most first. */
+    async labelCounts(owner) {
+      const items = [];
+      let start;
+      do {
+        const { Items = [], LastEvaluatedKey } = await dynamo.send(
+          new QueryCommand({
+            TableName: config.labelsTable,
+            KeyConditionExpression: "#partition = :partition",
+            ExpressionAttributeNames: { "#partition": index.partitionKey },
+            ExpressionAttributeValues: { ":partition": countsPartition(index, owner) },
+            ExclusiveStartKey: start,
+          }),
+        );
+        items.push(...Items);
+        start = LastEvaluatedKey;
+      } while (start !== undefined);
+      return labelCounts(items, index);
+    },
+
+    /**
+     * The owner's records that a label (its key) finds at `minConfidence` percent or more, newest upload
+     * first, from `cursor` on: the label's entries, then each one's record (GetItem), without those gone
+     * since. `cursor` in the answer continues the list.
+     */
+    async labelImages(owner, key, { minConfidence = 0, limit = 24, cursor = undefined } = {}) {
+      return collectPage(
+        async (request) => {
+          const { Items = [], LastEvaluatedKey } = await dynamo.send(
+            new QueryCommand({
+              TableName: config.labelsTable,
+              KeyConditionExpression: "#partition = :partition",
+              FilterExpression: "#confidence >= :min",
+              ExpressionAttributeNames: { "#partition": index.partitionKey, "#confidence": ENTRY_CONFIDENCE },
+              ExpressionAttributeValues: {
+                ":partition": entriesPartition(index, owner, key),
+                ":min": minConfidence,
+              },
+              ScanIndexForward: false,
+              Limit: request.limit,
+              ExclusiveStartKey: request.cursor,
+            }),
+          );
+          const records = await Promise.all(Items.map((entry) => record(owner, entry[ENTRY_IMAGE])));
+          return { records: foundRecords(records), cursor: LastEvaluatedKey };
         },
         { limit, cursor },
       );

@@ -15,10 +15,14 @@ export function el(tag, properties = {}, ...children) {
 let cards = 0;
 
 export class Card {
-  /** @param {{name: string, config: import("./config.js").Config}} options */
-  constructor({ name, config }) {
+  /**
+   * @param {{name: string, config: import("./config.js").Config, onLabel?: (name: string) => void}} options
+   *   onLabel: makes each label a button that calls it with the label's name (find images by label)
+   */
+  constructor({ name, config, onLabel = undefined }) {
     this.name = name;
     this.config = config;
+    this.onLabel = onLabel;
     const headingId = `card-${(cards += 1)}`;
     this.image = el("img", { alt: `Preview of ${name}`, hidden: true });
     this.boxes = el("div", { className: "boxes" });
@@ -85,7 +89,7 @@ export class Card {
     this.detail.textContent = state.detail;
     this.detail.hidden = !state.detail;
     const labels = state.phase === "labeled" ? sortByConfidence(record?.Labels) : [];
-    this.labels.replaceChildren(...labels.map(labelItem));
+    this.labels.replaceChildren(...labels.map((label) => labelItem(label, this.onLabel)));
     this.labels.hidden = labels.length === 0;
     const boxes = state.phase === "labeled" ? instanceBoxes(record?.Labels) : [];
     this.boxes.replaceChildren(...boxes.map(boxItem));
@@ -115,7 +119,18 @@ export class Card {
   }
 }
 
-function labelItem(label) {
+/** The hidden sentence that describes every label button (index.html has it). */
+const LABEL_HINT = "label-hint";
+
+function labelItem(label, onLabel) {
+  let name;
+  if (onLabel) {
+    name = el("button", { type: "button", className: "label-name label-link", title: label.Name }, label.Name);
+    name.setAttribute("aria-describedby", LABEL_HINT);
+    name.addEventListener("click", () => onLabel(label.Name));
+  } else {
+    name = el("span", { className: "label-name" }, label.Name);
+  }
   const fill = el("span", { className: "fill" });
   fill.style.width = `${Math.min(100, Math.max(0, label.Confidence))}%`;
   const bar = el("span", { className: "bar" }, fill);
@@ -123,7 +138,7 @@ function labelItem(label) {
   return el(
     "li",
     {},
-    el("span", { className: "label-name" }, label.Name),
+    name,
     bar,
     el("span", { className: "confidence" }, formatPercent(label.Confidence)),
   );

@@ -2,18 +2,21 @@
  * The page's settings: `config.json`, written by `labeler local` or by the CDK deployment, never by hand.
  *
  * Schema (`labeler.blueprint.PageConfig` writes it): region, identityPoolId, uploadBucket, resultsTable,
- * maxUploadBytes (the pipeline's size limit), table (the results table's partitionKey, sortKey and
- * byTimeIndex) are required; uploadPrefix (default "uploads/"); endpoint (one URL for every AWS call,
- * local only); local (true under `labeler local`).
+ * labelsTable, maxUploadBytes (the pipeline's size limit), table (the results table's partitionKey,
+ * sortKey and byTimeIndex), labelIndex (the label index's partitionKey, sortKey, entriesInfix,
+ * countsSuffix and countAttribute) are required; uploadPrefix (default "uploads/"); endpoint (one URL
+ * for every AWS call, local only); local (true under `labeler local`).
  */
 
-const REQUIRED = ["region", "identityPoolId", "uploadBucket", "resultsTable"];
+const REQUIRED = ["region", "identityPoolId", "uploadBucket", "resultsTable", "labelsTable"];
 const TABLE_KEYS = ["partitionKey", "sortKey", "byTimeIndex"];
+const LABEL_INDEX_KEYS = ["partitionKey", "sortKey", "entriesInfix", "countsSuffix", "countAttribute"];
 
 /** @typedef {{partitionKey: string, sortKey: string, byTimeIndex: string}} TableKeys */
+/** @typedef {import("./search.js").LabelIndexKeys} LabelIndexKeys */
 /** @typedef {{region: string, identityPoolId: string, uploadBucket: string, resultsTable: string,
- *   maxUploadBytes: number, table: TableKeys, uploadPrefix: string, endpoint: string | undefined,
- *   local: boolean}} Config */
+ *   labelsTable: string, maxUploadBytes: number, table: TableKeys, labelIndex: LabelIndexKeys,
+ *   uploadPrefix: string, endpoint: string | undefined, local: boolean}} Config */
 
 const isName = (value) => typeof value === "string" && value !== "";
 
@@ -24,6 +27,9 @@ export function parseConfig(raw) {
     missing.push("maxUploadBytes");
   }
   missing.push(...TABLE_KEYS.filter((key) => !isName(raw?.table?.[key])).map((key) => `table.${key}`));
+  missing.push(
+    ...LABEL_INDEX_KEYS.filter((key) => !isName(raw?.labelIndex?.[key])).map((key) => `labelIndex.${key}`),
+  );
   if (missing.length > 0) {
     throw new Error(`config.json lacks ${missing.join(", ")}`);
   }
@@ -32,8 +38,10 @@ export function parseConfig(raw) {
     identityPoolId: raw.identityPoolId,
     uploadBucket: raw.uploadBucket,
     resultsTable: raw.resultsTable,
+    labelsTable: raw.labelsTable,
     maxUploadBytes: raw.maxUploadBytes,
     table: { partitionKey: raw.table.partitionKey, sortKey: raw.table.sortKey, byTimeIndex: raw.table.byTimeIndex },
+    labelIndex: Object.fromEntries(LABEL_INDEX_KEYS.map((key) => [key, raw.labelIndex[key]])),
     uploadPrefix: typeof raw.uploadPrefix === "string" ? raw.uploadPrefix : "uploads/",
     endpoint: typeof raw.endpoint === "string" && raw.endpoint !== "" ? raw.endpoint : undefined,
     local: raw.local === true,

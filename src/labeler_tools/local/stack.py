@@ -186,6 +186,7 @@ class LocalStack:
             identity_pool_id=self.stack.identity_pool_id,
             upload_bucket=self.stack.upload_bucket,
             results_table=self.stack.results_table,
+            labels_table=self.stack.labels_table,
             local=True,
         ).document()
 
