@@ -17,6 +17,7 @@ from constructs import Construct
 
 from labeler.blueprint import (
     RUN_RESULTS_PREFIX,
+    UPLOAD_CORS,
     deletion_event_pattern,
     upload_event_pattern,
     upload_input_transformer,
@@ -130,12 +131,11 @@ class Ingest(Construct):
             lifecycle_rules=lifecycle,
             cors=[
                 s3.CorsRule(
-                    # PUT uploads, DELETE removes a guest's own upload (the card's delete button).
-                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.DELETE],
+                    allowed_methods=[s3.HttpMethods(method) for method in UPLOAD_CORS.methods],
                     allowed_origins=list(allowed_origins),
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag", "x-amz-version-id"],
-                    max_age=3600,
+                    allowed_headers=list(UPLOAD_CORS.headers),
+                    exposed_headers=list(UPLOAD_CORS.exposed_headers),
+                    max_age=UPLOAD_CORS.max_age_s,
                 )
             ],
             # Users' uploads outlive the stack: `cdk destroy` leaves the bucket (see README, tear down).

@@ -137,8 +137,23 @@ class FunctionSpec:
         return FUNCTIONS_DIR / self.name
 
 
+@dataclass(frozen=True)
+class UploadCorsSpec:
+    """The upload bucket's CORS rule: the page PUTs uploads, and DELETEs a guest's own (a card's
+    Delete button), straight to S3."""
+
+    methods: tuple[str, ...] = ("PUT", "DELETE")
+    headers: tuple[str, ...] = ("*",)
+    exposed_headers: tuple[str, ...] = ("ETag", "x-amz-version-id")
+    max_age_s: int = 3600
+    #: The local page's origins: any loopback port, as its CSP's ``connect-src`` allows (the port is
+    #: chosen after the bucket is made). On AWS the origins are the site's (CDK context).
+    local_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*")
+
+
 RESULTS_TABLE = TableSpec()
 LABEL_INDEX = LabelIndexSpec()
+UPLOAD_CORS = UploadCorsSpec()
 
 
 class _PageModel(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -21,6 +21,7 @@ from labeler.blueprint import (
     PIPELINE_STATE_MACHINE_PLACEHOLDER,
     RESULTS_TABLE,
     RUN_RESULTS_BUCKET_PLACEHOLDER,
+    UPLOAD_CORS,
     USAGE_TABLE,
     FunctionSpec,
     IndexSpec,
@@ -33,6 +34,19 @@ from labeler.blueprint import (
 )
 from labeler.settings import settings_from_environment
 from labeler_tools.deployment import LocalResources, StackNames
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CORSRuleTypeDef
+
+#: The upload bucket's CORS rule (``labeler.blueprint.UPLOAD_CORS``), for the local page's origins. moto
+#: answers the browser's pre-flights from it (``hooks.s3``).
+UPLOAD_CORS_RULE: CORSRuleTypeDef = {
+    "AllowedMethods": list(UPLOAD_CORS.methods),
+    "AllowedOrigins": list(UPLOAD_CORS.local_origins),
+    "AllowedHeaders": list(UPLOAD_CORS.headers),
+    "ExposeHeaders": list(UPLOAD_CORS.exposed_headers),
+    "MaxAgeSeconds": UPLOAD_CORS.max_age_s,
+}
 
 
 def _code_zip(spec: FunctionSpec) -> bytes:
@@ -124,6 +138,7 @@ def provision(
     s3.put_bucket_notification_configuration(
         Bucket=names.upload_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
+    s3.put_bucket_cors(Bucket=names.upload_bucket, CORSConfiguration={"CORSRules": [UPLOAD_CORS_RULE]})
     s3.create_bucket(Bucket=names.library_bucket)
 
     dynamodb = session.client("dynamodb")
