@@ -97,6 +97,26 @@ def test_categories_are_keys_like_parents_after_them_on_a_tie() -> None:
     assert list(found) == ["cup", "kitchen", "espresso", "coffee", "food and beverage"]
 
 
+def test_a_label_of_the_images_own_stays_its_own_when_a_later_label_has_it_as_a_parent() -> None:
+    cat = Label(name="Cat", confidence=30.0)
+    found = indexed_labels(record(cat, Label(name="Tabby Cat", confidence=80.0, parents=["cat"])))
+    assert keys(found)["cat"] == ("Cat", 80.0, True)
+
+
+def test_a_parent_is_named_as_the_first_label_giving_it_spells_it() -> None:
+    tabby = Label(name="Tabby Cat", confidence=80.0, parents=["Cat"])
+    mau = Label(name="Egyptian Mau", confidence=60.0, parents=["CAT"])
+    assert keys(indexed_labels(record(tabby, mau)))["cat"] == ("Cat", 80.0, False)
+
+
+def test_a_blank_parent_is_skipped_and_the_parents_after_it_count() -> None:
+    tabby = Label(name="Tabby Cat", confidence=0.5, parents=["  ", "Cat"])
+    assert keys(indexed_labels(record(tabby))) == {
+        "tabby cat": ("Tabby Cat", 0.5, True),
+        "cat": ("Cat", 0.5, False),
+    }
+
+
 def test_a_key_given_as_a_category_and_as_a_parent_is_named_as_the_parent_spells_it() -> None:
     mug = Label(name="Mug", confidence=70.0, categories=["drinks"])
     tea = Label(name="Tea", confidence=60.0, parents=["Drinks"])
